@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs the test suite with node's test runner. Prepares, once per run, a migrated database template
+// that every test process copies (PGlite: a dumped data dir; PostgreSQL: a template database),
+// instead of an initdb per test. Usage: npm test [-- file-or-substring ...]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const files = findTests(join(root, 'test'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (!files.length) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'warden-test-'));
+const env = { ...process.env, NODE_ENV: 'test', WARDEN_TEST_TMP: work };
+const prep = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/template-cli.ts'), work], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env,
+  cwd: root,
+});
+let out = '';
+prep.stdout.on('data', (d) => (out += d));
+if ((await new Promise((r) => prep.on('exit', r))) !== 0) {
+  console.error('could not prepare the test database template');
+  process.exit(1);
+}
+const template = JSON.parse(out);
+Object.assign(env, template.env);
+writeFileSync(join(work, 'template.json'), JSON.stringify(template));
+
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
+const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
+const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
+
+const cleanup = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/template-cli.ts'), work, '--drop'], { stdio: 'inherit', env, cwd: root });
+await new Promise((r) => cleanup.on('exit', r));
+rmSync(work, { recursive: true, force: true });
+process.exit(code);

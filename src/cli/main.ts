@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config/load.js';
+import { DataDirInUseError } from '../storage/database.js';
+import { startServer } from '../http/server.js';
+import { parse, UsageError, type Command } from './command.js';
+import { withWarden } from './context.js';
+import { userCreate, userDisable, userEnable, userImport, userSetRoles } from './user.js';
+import { keysList, keysRotate } from './keys.js';
+
+const serve: Command = {
+  name: 'serve',
+  summary: 'run the server (migrations first)',
+  usage: 'serve',
+  async run() {
+    await startServer(loadConfig(), { handleSignals: true });
+    return -1;
+  },
+};
+
+const migrate: Command = {
+  name: 'migrate',
+  summary: 'apply database migrations',
+  usage: 'migrate',
+  async run() {
+    await withWarden(async () => {});
+    console.log('migrations applied');
+  },
+};
+
+export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList];
+
+function help() {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return ['usage: warden <command> [options]', '', ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (!argv.length || argv[0] === '--help' || argv[0] === 'help') {
+    console.log(help());
+    return argv.length ? 0 : 2;
+  }
+  const command = commands.find((c) => {
+    const words = c.name.split(' ');
+    return words.every((w, i) => argv[i] === w);
+  });
+  try {
+    if (!command) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"; try warden --help`);
+    const args = parse(command, argv.slice(command.name.split(' ').length));
+    const code = await command.run(args as never);
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`warden: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConfigError || e instanceof DataDirInUseError) {
+      console.error(`warden: ${e.message}`);
+      return 1;
+    }
+    console.error(`warden: ${(e as Error).message?.split('\n')[0] ?? 'failed'}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// -1: a server is running; it exits on a signal.
+if (code >= 0) process.exit(code);

@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { Value } from 'typebox/value';
+import { Type, type Static } from 'typebox';
+import { isRole, ROLES, type Role } from '../access/roles.js';
+import { ProblemError } from '../http/errors.js';
+import { findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
+import { Email, FullName, Username } from '../users/schemas.js';
+import { isUniqueViolation } from '../storage/errors.js';
+import { promptSecret, readStdin, required, UsageError, type Command } from './command.js';
+import { cliContext, withWarden } from './context.js';
+
+function rolesArg(v: unknown, usage: string): Role[] {
+  const list = String(v ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (!list.length) throw new UsageError(`--role is required (usage: warden ${usage})`);
+  const bad = list.find((r) => !isRole(r));
+  if (bad) throw new UsageError(`unknown role "${bad}" (roles: ${ROLES.join(', ')})`);
+  return list as Role[];
+}
+
+async function findOrFail(w: Parameters<Parameters<typeof withWarden>[0]>[0], login: string): Promise<UserRecord> {
+  const u = await findUserByLogin(w.db, login);
+  if (!u) throw new UsageError(`no user "${login}"`);
+  return u;
+}
+
+const createUsage = 'user create --username U --email E [--full-name N] [--role admin[,user]] [--password-stdin]';
+export const userCreate: Command = {
+  name: 'user create',
+  summary: 'create a user (password from --password-stdin or prompted)',
+  usage: createUsage,
+  options: {
+    username: { type: 'string' },
+    email: { type: 'string' },
+    'full-name': { type: 'string' },
+    role: { type: 'string', multiple: true },
+    'password-stdin': { type: 'boolean' },
+  },
+  async run({ values }) {
+    const username = required(values, 'username', createUsage);
+    const email = required(values, 'email', createUsage);
+    if (!Value.Check(Username, username)) throw new UsageError('--username: 3-32 letters, digits, _ . -');
+    if (!Value.Check(Email, email)) throw new UsageError('--email is not an e-mail address');
+    const roles = values.role ? rolesArg((values.role as string[]).join(','), createUsage) : (['user'] as Role[]);
+    const password = values['password-stdin'] ? await readStdin() : await promptSecret('Password: ');
+    await withWarden(async (w) => {
+      try {
+        const u = await w.users.create({ username, email, password, fullName: values['full-name'] as string | undefined, roles, emailVerified: true }, cliContext, 'user.created');
+        console.log(`created user ${u.username} (${u.id}) with roles ${u.roles.join(',')}`);
+      } catch (e) {
+        if (e instanceof ProblemError) throw new UsageError(e.errors?.map((x) => `${x.field} ${x.message}`).join('; ') || e.detail);
+        throw e;
+      }
+    });
+  },
+};
+
+const setRolesUsage = 'user set-roles <username|email> --role admin,user';
+export const userSetRoles: Command = {
+  name: 'user set-roles',
+  summary: "replace a user's roles",
+  usage: setRolesUsage,
+  options: { role: { type: 'string', multiple: true } },
+  async run({ values, positionals }) {
+    const login = positionals[0];
+    if (!login) throw new UsageError(`which user? (usage: warden ${setRolesUsage})`);
+    const roles = rolesArg(((values.role as string[] | undefined) ?? []).join(','), setRolesUsage);
+    await withWarden(async (w) => {
+      const u = await findOrFail(w, login);
+      const after = await w.users.adminUpdate('cli', u.id, { roles }, cliContext);
+      console.log(`${after.username}: roles ${after.roles.join(',')}`);
+    });
+  },
+};
+
+function toggle(disabled: boolean): Command {
+  const usage = `user ${disabled ? 'disable' : 'enable'} <username|email>`;
+  return {
+    name: `user ${disabled ? 'disable' : 'enable'}`,
+    summary: disabled ? 'disable a user and end their sessions' : 'enable a user',
+    usage,
+    async run({ positionals }) {
+      const login = positionals[0];
+      if (!login) throw new UsageError(`which user? (usage: warden ${usage})`);
+      await withWarden(async (w) => {
+        const u = await findOrFail(w, login);
+        await w.users.adminUpdate('cli', u.id, { disabled }, cliContext);
+        console.log(`${u.username} ${disabled ? 'disabled' : 'enabled'}`);
+      });
+    },
+  };
+}
+export const userDisable = toggle(true);
+export const userEnable = toggle(false);
+
+const ImportLine = Type.Object(
+  {
+    username: Username,
+    email: Email,
+    full_name: Type.Optional(Type.Union([FullName, Type.Null()])),
+    hashed_password: Type.String({ pattern: '^(\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}|\\$argon2id\\$.+)$' }),
+    disabled: Type.Optional(Type.Boolean()),
+    roles: Type.Optional(Type.Array(Type.String())),
+    email_verified: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const importUsage = 'user import --file users.jsonl';
+export const userImport: Command = {
+  name: 'user import',
+  summary: 'import users with their bcrypt (passlib) or argon2id hashes, all or nothing',
+  usage: importUsage,
+  options: { file: { type: 'string' } },
+  async run({ values }) {
+    const file = required(values, 'file', importUsage);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read ${file}`);
+    }
+    const rows: Array<{ line: number; v: Static<typeof ImportLine> }> = [];
+    const seen = new Map<string, number>();
+    text.split('\n').forEach((raw, i) => {
+      const line = i + 1;
+      if (!raw.trim()) return;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(raw);
+      } catch {
+        throw new UsageError(`line ${line}: not valid JSON`);
+      }
+      if (!Value.Check(ImportLine, obj)) {
+        const err = [...Value.Errors(ImportLine, obj)][0];
+        const field = err?.instancePath.replace(/^\//, '') || 'line';
+        throw new UsageError(`line ${line}: ${field} ${err?.message ?? 'is invalid'}`);
+      }
+      const v = obj as Static<typeof ImportLine>;
+      const badRole = (v.roles ?? []).find((r) => !isRole(r));
+      if (badRole) throw new UsageError(`line ${line}: unknown role "${badRole}"`);
+      for (const key of [`u:${v.username.toLowerCase()}`, `e:${v.email.toLowerCase()}`]) {
+        const prev = seen.get(key);
+        if (prev) throw new UsageError(`line ${line}: ${key.startsWith('u') ? 'username' : 'email'} repeats line ${prev}`);
+        seen.set(key, line);
+      }
+      rows.push({ line, v });
+    });
+    if (!rows.length) throw new UsageError(`${file} has no users`);
+    await withWarden(async (w) => {
+      let current = 0;
+      try {
+        await w.db.transaction(async (tx) => {
+          for (const { line, v } of rows) {
+            current = line;
+            const u = await insertUser(tx, {
+              username: v.username,
+              email: v.email,
+              fullName: v.full_name,
+              passwordHash: v.hashed_password,
+              disabled: v.disabled ?? false,
+              emailVerified: v.email_verified ?? false,
+              roles: v.roles?.length ? v.roles : ['user'],
+              now: new Date(w.clock.now()),
+            });
+            await w.audit.record(tx, { type: 'user.imported', subjectId: u.id, details: { username: u.username } }, cliContext);
+          }
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new UsageError(`line ${current}: username or email already exists; nothing was imported`);
+        throw e;
+      }
+      console.log(`imported ${rows.length} users`);
+    });
+  },
+};

@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Value } from 'typebox/value';
+import { SettingsSchema, type Settings } from './schema.js';
+
+export type { Settings };
+
+/** The frozen, typed configuration every module receives. Derived values are computed once here. */
+export interface Config extends Settings {
+  readonly issuer: string;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  readonly corsOrigins: readonly string[];
+  readonly trustedProxies: readonly string[];
+  readonly adminAllowedNetworks: readonly string[];
+  readonly metricsAllowedNetworks: readonly string[];
+  readonly audience: string | undefined;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly hashConcurrency: number;
+  readonly tls: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+const KNOWN_WEAK_SECRETS = new Set(['your-secret-key', 'secret', 'changeme', 'change-me', 'your_secret_key', 'supersecret']);
+
+/**
+ * Build a Config from an environment-like record. Throws ConfigError naming the first bad variable.
+ * Unset and empty values fall back to defaults (except JWT_AUDIENCE, where empty means "no aud").
+ */
+export function parseConfig(env: Record<string, string | undefined>, cores = 2): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(SettingsSchema.properties)) {
+    const value = env[key];
+    if (value === undefined) continue;
+    if (value === '' && key !== 'JWT_AUDIENCE' && key !== 'CORS_ORIGINS' && key !== 'TRUSTED_PROXIES' && key !== 'ADMIN_ALLOWED_NETWORKS') continue;
+    raw[key] = value;
+  }
+  const converted = Value.Convert(SettingsSchema, Value.Default(SettingsSchema, raw));
+  const errors = [...Value.Errors(SettingsSchema, converted)];
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const variable = first.instancePath.replace(/^\//, '').split('/')[0] || 'settings';
+    const shown = variable in raw ? ` (got ${JSON.stringify(String(raw[variable])).slice(0, 60)})` : '';
+    throw new ConfigError(variable, `${first.message}${shown}`);
+  }
+  const s = converted as Settings;
+
+  const tls = Boolean(s.TLS_CERT_FILE && s.TLS_KEY_FILE);
+  if (Boolean(s.TLS_CERT_FILE) !== Boolean(s.TLS_KEY_FILE)) {
+    throw new ConfigError(s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  }
+  const issuer = (s.ISSUER ?? `${tls ? 'https' : 'http'}://localhost:${s.PORT}`).replace(/\/+$/, '');
+  checkUrl('ISSUER', issuer);
+  const publicUrl = (s.PUBLIC_URL ?? issuer).replace(/\/+$/, '');
+  checkUrl('PUBLIC_URL', publicUrl);
+  if (s.DATABASE_URL && !/^postgres(ql)?:\/\//.test(s.DATABASE_URL)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  if (s.REDIS_URL && !/^rediss?:\/\//.test(s.REDIS_URL)) {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  }
+  if (s.ALERT_WEBHOOK_URL) checkUrl('ALERT_WEBHOOK_URL', s.ALERT_WEBHOOK_URL);
+  if (s.SMTP_URL && !/^smtps?:\/\//.test(s.SMTP_URL)) throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://');
+  if (s.JWT_ALGORITHM === 'HS256') {
+    if (!s.SECRET_KEY) throw new ConfigError('SECRET_KEY', 'JWT_ALGORITHM=HS256 needs SECRET_KEY');
+    if (Buffer.byteLength(s.SECRET_KEY) < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 bytes for HS256 (RFC 7518 §3.2)');
+  }
+  const corsOrigins = list(s.CORS_ORIGINS);
+  for (const origin of corsOrigins) {
+    if (origin === '*') continue;
+    try {
+      const u = new URL(origin);
+      if (u.origin !== origin) throw new Error('not an origin');
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+    }
+  }
+  if (corsOrigins.includes('*') && s.CORS_CREDENTIALS) {
+    throw new ConfigError('CORS_ORIGINS', '"*" cannot be combined with CORS_CREDENTIALS=true (any site could act as the user)');
+  }
+  const trustedProxies = list(s.TRUSTED_PROXIES);
+  const adminAllowedNetworks = list(s.ADMIN_ALLOWED_NETWORKS);
+  const metricsAllowedNetworks = list(s.METRICS_ALLOWED_NETWORKS);
+  for (const [name, nets] of [
+    ['TRUSTED_PROXIES', trustedProxies],
+    ['ADMIN_ALLOWED_NETWORKS', adminAllowedNetworks],
+    ['METRICS_ALLOWED_NETWORKS', metricsAllowedNetworks],
+  ] as const) {
+    for (const n of nets) if (!isCidrOrAddress(n)) throw new ConfigError(name, `${JSON.stringify(n)} is not an IP address or CIDR`);
+  }
+
+  if (s.NODE_ENV === 'production') {
+    if (s.SECRET_KEY && (KNOWN_WEAK_SECRETS.has(s.SECRET_KEY.toLowerCase()) || Buffer.byteLength(s.SECRET_KEY) < 32)) {
+      throw new ConfigError('SECRET_KEY', 'is short or a well-known default; use at least 32 random bytes (openssl rand -base64 48)');
+    }
+    if (issuer.startsWith('http://') && !tls && trustedProxies.length === 0) {
+      throw new ConfigError('ISSUER', 'is http:// without TLS_CERT_FILE or TRUSTED_PROXIES: tokens would travel in clear text');
+    }
+    if (corsOrigins.includes('*')) {
+      throw new ConfigError('CORS_ORIGINS', '"*" is refused in production; list the origins');
+    }
+  }
+
+  const config: Config = {
+    ...s,
+    issuer,
+    publicUrl,
+    dataDir: resolve(s.DATA_DIR),
+    corsOrigins,
+    trustedProxies,
+    adminAllowedNetworks,
+    metricsAllowedNetworks,
+    audience: s.JWT_AUDIENCE === '' ? undefined : s.JWT_AUDIENCE,
+    accessTokenTtlSeconds: s.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+    refreshTokenTtlSeconds: s.REFRESH_TOKEN_EXPIRE_DAYS * 86400,
+    hashConcurrency: s.HASH_CONCURRENCY > 0 ? s.HASH_CONCURRENCY : Math.max(1, cores - 1),
+    tls,
+  };
+  return Object.freeze(config);
+}
+
+function checkUrl(variable: string, value: string) {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new ConfigError(variable, `${JSON.stringify(value)} is not an http(s) URL`);
+  }
+}
+
+function isCidrOrAddress(s: string) {
+  const [addr, bits, extra] = s.split('/');
+  if (extra !== undefined || !addr) return false;
+  const v4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(addr) && addr.split('.').every((o) => Number(o) <= 255);
+  const v6 = !v4 && addr.includes(':') && /^[0-9a-fA-F:.]+$/.test(addr);
+  if (!v4 && !v6) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (v4 ? 32 : 128);
+}
+
+/** Read process.env (and ./.env when present, without overriding the real environment). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
+  return parseConfig(env, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2);
+}

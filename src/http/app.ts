@@ -1,0 +1,77 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from '../config/load.js';
+import { createWarden, type Warden, type WardenDeps } from '../warden.js';
+import { installErrorHandler } from './error-handler.js';
+import { installRequestLogging, loggerOptions, requestIdGenerator } from './logging.js';
+import { healthRoutes } from './health.js';
+import { userRoutes } from '../users/routes.js';
+import { adminUserRoutes } from '../users/admin-routes.js';
+import { itemRoutes } from '../items/routes.js';
+import { tokenRoutes } from '../oauth/token-endpoint.js';
+import { exampleRoutes } from '../access/example-routes.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    warden: Warden;
+  }
+}
+
+export type App = FastifyInstance;
+
+export interface BuildOptions extends WardenDeps {
+  /** Already built services (tests that build several apps on one database). */
+  warden?: Warden;
+  /** Where log lines go (tests capture them); defaults to stdout. */
+  logStream?: NodeJS.WritableStream;
+  /** Fastify server options the server module needs (https). */
+  serverOptions?: Partial<FastifyServerOptions> & Record<string, unknown>;
+}
+
+/** Build the whole application; only src/http/server.ts listens. */
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
+  const warden = opts.warden ?? (await createWarden(config, opts));
+  const options: FastifyServerOptions = {
+    logger: loggerOptions(config, opts.logStream),
+    // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
+    requestIdHeader: false,
+    genReqId: requestIdGenerator(config),
+    disableRequestLogging: true,
+    trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,
+    bodyLimit: config.BODY_LIMIT,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.REQUEST_TIMEOUT_MS * 2,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    ajv: {
+      customOptions: {
+        // Unknown fields are refused (422), never silently dropped: mass assignment must be visible.
+        removeAdditional: false,
+        allErrors: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+      },
+    },
+    ...opts.serverOptions,
+  };
+  const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('warden', warden);
+  app.decorateRequest('auth', undefined);
+  if (!opts.warden) app.addHook('onClose', async () => warden.close());
+
+  installErrorHandler(app);
+  installRequestLogging(app);
+  await app.register(formbody, { bodyLimit: config.BODY_LIMIT });
+
+  await app.register(healthRoutes);
+  await app.register(tokenRoutes);
+  await app.register(userRoutes);
+  await app.register(adminUserRoutes);
+  await app.register(itemRoutes);
+  await app.register(exampleRoutes);
+
+  return app;
+}

@@ -1,0 +1,18 @@
+import { Type } from 'typebox';
+import type { FastifyInstance } from 'fastify';
+
+const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
+
+export async function healthRoutes(app: FastifyInstance) {
+  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
+
+  /** Ready: database reachable and fully migrated (503 otherwise); a lost Redis is reported as degraded. */
+  app.get('/readyz', { schema: { tags: ['health'], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    const w = app.warden;
+    const db = await w.database.ready();
+    const checks: Record<string, string> = { database: db.ok ? 'ok' : (db.reason ?? 'unavailable') };
+    if (w.state.kind === 'redis') checks.redis = w.state.healthy() ? 'ok' : 'unreachable';
+    if (!db.ok) return reply.code(503).send({ status: 'unavailable', checks });
+    return { status: checks.redis && checks.redis !== 'ok' ? 'degraded' : 'ok', checks };
+  });
+}

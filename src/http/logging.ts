@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/load.js';
+import { Networks } from './networks.js';
+
+/**
+ * Never logged: passwords, tokens, codes, secrets, hashes, cookies, Authorization. Paths cover the
+ * shapes pino sees (req headers, bodies and objects passed to log calls), at any of the first depths.
+ */
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'password',
+  'new_password',
+  'current_password',
+  'passwordHash',
+  'password_hash',
+  'hashed_password',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'mfa_token',
+  'code',
+  'code_verifier',
+  'client_secret',
+  'secret',
+  'otp',
+  'recovery_codes',
+];
+export const REDACT_PATHS = [
+  ...SECRET_KEYS.flatMap((k) => [`${bracket(k)}`, `*${bracketDot(k)}`, `*.*${bracketDot(k)}`, `*.*.*${bracketDot(k)}`]),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
+function bracket(k: string) {
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
+}
+function bracketDot(k: string) {
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `["${k}"]`;
+}
+
+export function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
+  const base = {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
+  if (stream) return { ...base, stream };
+  if (config.NODE_ENV === 'development' && process.stdout.isTTY) {
+    return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } };
+  }
+  return base;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request ids: a trusted proxy's X-Request-Id is kept (so one id follows a request across hops), otherwise a new one. */
+export function requestIdGenerator(config: Config) {
+  const trusted = new Networks(config.trustedProxies);
+  return (req: IncomingMessage) => {
+    const given = req.headers['x-request-id'];
+    if (typeof given === 'string' && REQUEST_ID.test(given) && trusted.has(req.socket.remoteAddress)) return given;
+    return randomUUID();
+  };
+}
+
+/** One JSON line per request: id, method, route, path (no query string: it may carry a token), status, time, user. */
+export function installRequestLogging(app: FastifyInstance) {
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: request.ip,
+        user: request.auth?.user?.id ?? request.auth?.clientId ?? null,
+      },
+      'request',
+    );
+  });
+}

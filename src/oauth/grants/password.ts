@@ -1,0 +1,51 @@
+import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient } from '../../http/errors.js';
+import { LoginError } from '../../users/service.js';
+import type { UserRecord } from '../../users/repository.js';
+import type { GrantContext, GrantHandler } from '../grant.js';
+import { issueUserTokens } from '../issue.js';
+import { ALL_SCOPES, FIRST_PARTY_DEFAULT_SCOPES, grantScopes } from '../scopes.js';
+
+/** Hooks that may interrupt a successful password check (MFA answers mfa_required). */
+export type PasswordGrantStep = (g: GrantContext, user: UserRecord, scopes: string[]) => Promise<void>;
+export const passwordGrantSteps: PasswordGrantStep[] = [];
+
+/**
+ * Resource Owner Password Credentials (RFC 6749 §4.3), for first-party apps only. OAuth 2.1 drops it;
+ * PASSWORD_GRANT=disabled turns it off. FastAPI's OAuth2PasswordRequestForm sends it without grant_type.
+ */
+export const passwordGrant: GrantHandler = async (g) => {
+  const { params, client, warden: w } = g;
+  if (w.config.PASSWORD_GRANT !== 'enabled') throw new OAuthError('unsupported_grant_type', 'the password grant is disabled on this server');
+  if (client && !client.firstParty) throw unauthorizedClient('the password grant is only for first-party clients');
+  if (client && !client.grantTypes.includes('password')) throw unauthorizedClient('this client may not use the password grant');
+  if (!params.username) throw invalidRequest('username is required');
+  if (!params.password) throw invalidRequest('password is required');
+  const allowed = client ? client.scope : ALL_SCOPES;
+  const scopes = grantScopes(params.scope, allowed, FIRST_PARTY_DEFAULT_SCOPES);
+  let user;
+  try {
+    user = await w.users.authenticate(params.username, params.password, g.ctx);
+  } catch (e) {
+    if (e instanceof LoginError) {
+      if (e.reason === 'disabled') throw invalidGrant('this account is disabled');
+      if (e.reason === 'unverified_email') throw invalidGrant('verify your e-mail address before signing in');
+      // Unknown user, wrong password and a locked account answer alike (no account enumeration).
+      throw invalidGrant('invalid username or password');
+    }
+    throw e;
+  }
+  for (const step of passwordGrantSteps) await step(g, user, scopes);
+  return w.db.transaction(async (tx) => {
+    const res = await issueUserTokens(w, tx, {
+      user,
+      clientId: client?.clientId ?? null,
+      scopes,
+      grant: 'password',
+      authTime: new Date(w.clock.now()),
+      withRefresh: true,
+    });
+    await w.audit.record(tx, { type: 'token.issued', subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope: res.scope } }, g.ctx);
+    await w.audit.record(tx, { type: 'login.succeeded', subjectId: user.id, details: { via: 'password_grant' } }, g.ctx);
+    return res;
+  });
+};

@@ -1,0 +1,67 @@
+import type { Executor } from '../storage/database.js';
+import { createRefreshToken, linkSuccessor } from '../tokens/refresh-token.js';
+import type { UserRecord } from '../users/repository.js';
+import type { Warden } from '../warden.js';
+import type { TokenResponse } from './grant.js';
+
+export interface IssueForUser {
+  user: UserRecord;
+  clientId: string | null;
+  scopes: string[];
+  grant: string;
+  authTime: Date;
+  /** Continue this refresh-token family (rotation) instead of starting a new one. */
+  familyId?: string | undefined;
+  /** The refresh token being rotated, linked to its successor. */
+  previousRefreshId?: string | undefined;
+  /** Issue a refresh token (offline_access, or a first-party login). */
+  withRefresh: boolean;
+  nonce?: string | undefined;
+}
+
+/** Hooks that add to a token response (OpenID Connect adds id_token). */
+export type TokenResponseExtension = (w: Warden, req: IssueForUser, res: TokenResponse) => Promise<void>;
+export const tokenResponseExtensions: TokenResponseExtension[] = [];
+
+/** Access token (+ refresh token) for a user, written in the caller's transaction. */
+export async function issueUserTokens(w: Warden, ex: Executor, req: IssueForUser): Promise<TokenResponse & { familyId?: string; jti: string }> {
+  const now = new Date(w.clock.now());
+  let refresh: { token: string; familyId: string } | undefined;
+  if (req.withRefresh) {
+    const { token, row } = await createRefreshToken(ex, {
+      userId: req.user.id,
+      clientId: req.clientId,
+      scope: req.scopes.join(' '),
+      authTime: req.authTime,
+      familyId: req.familyId,
+      now,
+      ttlSeconds: w.config.refreshTokenTtlSeconds,
+    });
+    if (req.previousRefreshId) await linkSuccessor(ex, req.previousRefreshId, row.id);
+    refresh = { token, familyId: row.familyId };
+  }
+  const access = await w.accessTokens.issue({
+    subject: w.config.JWT_SUBJECT === 'username' ? req.user.username : req.user.id,
+    scope: req.scopes.join(' '),
+    roles: req.user.roles,
+    clientId: req.clientId ?? undefined,
+    sessionId: refresh?.familyId ?? req.familyId,
+  });
+  const res: TokenResponse & { familyId?: string; jti: string } = {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    ...(refresh ? { refresh_token: refresh.token } : {}),
+    scope: req.scopes.join(' '),
+    jti: access.claims.jti,
+    ...(refresh ? { familyId: refresh.familyId } : {}),
+  };
+  for (const ext of tokenResponseExtensions) await ext(w, req, res);
+  return res;
+}
+
+/** What the client sees: internal fields removed. */
+export function publicTokenResponse(r: TokenResponse & { familyId?: string; jti?: string }): TokenResponse {
+  const { familyId: _f, jti: _j, ...rest } = r;
+  return rest;
+}

@@ -1,0 +1,176 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** A repository function accepts either the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: 'pglite' | 'postgres';
+  /** Apply pending migrations (idempotent, safe from several instances at once on PostgreSQL). */
+  migrate(): Promise<void>;
+  /** Reachable and fully migrated. */
+  ready(): Promise<{ ok: boolean; reason?: string }>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** pg_advisory_lock key: "warden migrations". */
+const MIGRATION_LOCK_KEY = 0x77617264;
+
+function expectedMigrationCount(): number {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] };
+  return journal.entries.length;
+}
+
+async function migrationState(db: Db): Promise<{ ok: boolean; reason?: string }> {
+  try {
+    const rows = await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const n = Number((rows as unknown as { rows: { n: number }[] }).rows?.[0]?.n ?? 0);
+    const expected = expectedMigrationCount();
+    return n >= expected ? { ok: true } : { ok: false, reason: `migrations pending (${n}/${expected} applied)` };
+  } catch {
+    return { ok: false, reason: 'database unreachable or not migrated' };
+  }
+}
+
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is held by a running Warden (pid ${pid}); use the admin API (/admin/...) while it runs, or stop it first`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+function isAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One writer per PGlite data dir: a pid file taken exclusively, stale ones (dead pid) taken over. */
+function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, 'warden.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}
+
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir?: string;
+  /** PGlite only: load this dumped data dir instead of the one on disk (tests). */
+  loadDataDir?: Blob;
+  sharedBuffersMb?: number;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  /** PostgreSQL: idle connections do not keep the process alive (tests, CLI). */
+  allowExitOnIdle?: boolean;
+}
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.statementTimeoutMs ?? 5000, opts.allowExitOnIdle ?? false);
+  return openPglite(opts);
+}
+
+async function openPglite(opts: OpenOptions): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const { migrate } = await import('drizzle-orm/pglite/migrator');
+  let unlock = () => {};
+  let dataDir: string | undefined;
+  if (opts.dataDir && !opts.loadDataDir) {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    unlock = lockDataDir(opts.dataDir);
+    dataDir = join(opts.dataDir, 'pgdata');
+  }
+  let client: InstanceType<typeof PGlite>;
+  try {
+    client = new PGlite({
+      dataDir,
+      loadDataDir: opts.loadDataDir,
+      // Every acknowledged commit is flushed before the answer (kill -9 loses nothing).
+      relaxedDurability: false,
+      postgresqlconf: `shared_buffers=${opts.sharedBuffersMb ?? 16}MB`,
+    });
+    await client.waitReady;
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    migrate: () => migrate(db as never, { migrationsFolder: MIGRATIONS_FOLDER }),
+    ready: () => migrationState(db),
+    async close() {
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        unlock();
+      }
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number, statementTimeoutMs: number, allowExitOnIdle: boolean): Promise<Database> {
+  const pg = (await import('pg')).default;
+  const { drizzle } = await import('drizzle-orm/node-postgres');
+  const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    statement_timeout: statementTimeoutMs,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    allowExitOnIdle,
+  });
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = drizzle(pool, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        // Several instances starting together: one migrates, the others wait and then find nothing to do.
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await migrate(drizzle(client, { schema }) as never, { migrationsFolder: MIGRATIONS_FOLDER });
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    ready: () => migrationState(db),
+    close: () => pool.end(),
+  };
+}

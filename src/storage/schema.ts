@@ -1,0 +1,253 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    username: text('username').notNull(),
+    email: text('email').notNull(),
+    fullName: text('full_name'),
+    passwordHash: text('password_hash').notNull(),
+    disabled: boolean('disabled').notNull().default(false),
+    emailVerified: boolean('email_verified').notNull().default(false),
+    /** Tokens issued before this instant are dead: logout-everywhere, password change, admin force-logout. */
+    tokensValidAfter: ts('tokens_valid_after').notNull().defaultNow(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('users_username_lower_idx').on(sql`lower(${t.username})`),
+    uniqueIndex('users_email_lower_idx').on(sql`lower(${t.email})`),
+    index('users_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const userRoles = pgTable(
+  'user_roles',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.role] })],
+);
+
+export const items = pgTable(
+  'items',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    description: text('description'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('items_owner_created_idx').on(t.ownerId, t.createdAt, t.id), index('items_created_idx').on(t.createdAt, t.id)],
+);
+
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  publicJwk: jsonb('public_jwk').notNull().$type<Record<string, unknown>>(),
+  privateJwk: jsonb('private_jwk').notNull().$type<Record<string, unknown>>(),
+  /** active: signs new tokens; retiring: verifies only, still in JWKS; retired: gone from JWKS. */
+  state: text('state').notNull().$type<'active' | 'retiring' | 'retired'>(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  retiringAt: ts('retiring_at'),
+  retiredAt: ts('retired_at'),
+});
+
+export const oauthClients = pgTable('oauth_clients', {
+  clientId: text('client_id').primaryKey(),
+  clientName: text('client_name').notNull(),
+  type: text('type').notNull().$type<'public' | 'confidential'>(),
+  secretHash: text('secret_hash'),
+  redirectUris: jsonb('redirect_uris').notNull().$type<string[]>().default([]),
+  grantTypes: jsonb('grant_types').notNull().$type<string[]>().default([]),
+  responseTypes: jsonb('response_types').notNull().$type<string[]>().default([]),
+  tokenEndpointAuthMethod: text('token_endpoint_auth_method').notNull(),
+  scope: text('scope').notNull().default(''),
+  /** First-party clients may use the password grant and skip consent. */
+  firstParty: boolean('first_party').notNull().default(false),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  secretRotatedAt: ts('secret_rotated_at'),
+});
+
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull(),
+    familyId: uuid('family_id').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text('client_id'),
+    scope: text('scope').notNull().default(''),
+    authTime: ts('auth_time').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    /** Set when the token was exchanged for its successor (rotation). */
+    usedAt: ts('used_at'),
+    replacedBy: uuid('replaced_by'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('refresh_tokens_hash_idx').on(t.tokenHash),
+    index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_user_idx').on(t.userId),
+    index('refresh_tokens_expires_idx').on(t.expiresAt),
+  ],
+);
+
+export const authorizationCodes = pgTable(
+  'authorization_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    clientId: text('client_id').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    redirectUri: text('redirect_uri').notNull(),
+    scope: text('scope').notNull().default(''),
+    codeChallenge: text('code_challenge').notNull(),
+    nonce: text('nonce'),
+    authTime: ts('auth_time').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    consumedAt: ts('consumed_at'),
+    /** Refresh-token family issued from this code; revoked if the code is presented again. */
+    familyId: uuid('family_id'),
+    /** jti of the access token issued from this code; revoked if the code is presented again. */
+    accessJti: text('access_jti'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('authorization_codes_expires_idx').on(t.expiresAt)],
+);
+
+export const consents = pgTable(
+  'consents',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text('client_id').notNull(),
+    scope: text('scope').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.clientId] })],
+);
+
+/** Single-use tokens sent by mail: e-mail verification and password reset. */
+export const accountTokens = pgTable(
+  'account_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').notNull().$type<'verify_email' | 'reset_password'>(),
+    tokenHash: text('token_hash').notNull(),
+    email: text('email').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [uniqueIndex('account_tokens_hash_idx').on(t.tokenHash), index('account_tokens_user_idx').on(t.userId, t.purpose)],
+);
+
+export const mfaTotp = pgTable('mfa_totp', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  secret: text('secret').notNull(),
+  confirmedAt: ts('confirmed_at'),
+  /** Highest TOTP time step accepted; a code at or below it is a replay. */
+  lastStep: bigint('last_step', { mode: 'number' }).notNull().default(0),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const mfaRecoveryCodes = pgTable(
+  'mfa_recovery_codes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [index('mfa_recovery_user_idx').on(t.userId)],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull().defaultNow(),
+    type: text('type').notNull(),
+    actorId: text('actor_id'),
+    subjectId: text('subject_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    flagged: boolean('flagged').notNull().default(false),
+    details: jsonb('details').notNull().$type<Record<string, unknown>>().default({}),
+  },
+  (t) => [
+    index('audit_at_idx').on(t.at, t.id),
+    index('audit_type_at_idx').on(t.type, t.at),
+    index('audit_actor_idx').on(t.actorId, t.at),
+    index('audit_subject_idx').on(t.subjectId, t.at),
+  ],
+);
+
+/** Admin console sessions (cookie holds the token; only its hash is stored). */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
+/** Free-form counters that must survive restarts (e.g. failed-login history on PGlite). Unused columns stay null. */
+export const meta = pgTable('warden_meta', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  version: integer('version').notNull().default(0),
+});
+
+/** Access tokens revoked before their expiry (RFC 7009); loaded at start, kept until they would have expired. */
+export const revokedTokens = pgTable(
+  'revoked_tokens',
+  {
+    jti: text('jti').primaryKey(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('revoked_tokens_expires_idx').on(t.expiresAt)],
+);

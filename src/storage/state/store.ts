@@ -1,0 +1,21 @@
+/**
+ * Shared, short-lived state: rate-limit counters, lockouts, revocation notices, replay guards.
+ * In-process by default; Redis when REDIS_URL is set, so every instance sees the same numbers.
+ * Every operation is atomic with respect to concurrent callers.
+ */
+export interface StateStore {
+  readonly kind: 'memory' | 'redis';
+  /** Add `by` to the counter at key (created with ttl when absent); returns the new value and ms until it resets. */
+  increment(key: string, ttlMs: number, by?: number): Promise<{ value: number; resetInMs: number }>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Set only when absent; true when this call set it (single use, replay guards). */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Deliver message to every instance's subscribers, this one included. */
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string) => void): void;
+  /** False while a remote store is unreachable (readiness says degraded). */
+  healthy(): boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import { uuidv7 } from './jti.js';
+import { signJwt, verifyJwt, TokenError, type JWTPayload } from './jwt.js';
+import type { SigningKeys } from './signing-keys.js';
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  jti: string;
+  exp: number;
+  iat: number;
+  scope: string;
+  roles?: string[];
+  client_id?: string;
+  /** Session: the refresh-token family this token was issued with. */
+  sid?: string;
+  /** Grant type for tokens that act for a client, not a user (Auth0's `gty`). */
+  gty?: string;
+}
+
+export interface IssueAccessToken {
+  subject: string;
+  scope: string;
+  roles?: string[] | undefined;
+  clientId?: string | undefined;
+  grant?: string | undefined;
+  sessionId?: string | undefined;
+  audience?: string | string[] | undefined;
+  ttlSeconds?: number;
+}
+
+/**
+ * Issues and verifies access tokens. A token verified once is remembered (bounded map, keyed by the
+ * token string) until it expires: signature checks, not Fastify, bound a protected route's speed.
+ * Revocation and user state are checked on every request by the caller, after this cache.
+ */
+export class AccessTokens {
+  private readonly cache = new Map<string, AccessClaims>();
+
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {}
+
+  async issue(req: IssueAccessToken): Promise<{ token: string; claims: AccessClaims; expiresIn: number }> {
+    const nowMs = this.clock.now();
+    const now = Math.floor(nowMs / 1000);
+    const ttl = req.ttlSeconds ?? this.config.accessTokenTtlSeconds;
+    const jti = uuidv7(nowMs);
+    const claims: Record<string, unknown> = { scope: req.scope };
+    if (req.roles) claims.roles = req.roles;
+    if (req.clientId) claims.client_id = req.clientId;
+    if (req.grant) claims.gty = req.grant;
+    if (req.sessionId) claims.sid = req.sessionId;
+    const audience = req.audience ?? this.config.audience;
+    const token = await signJwt(claims, this.keys.signingKey(), {
+      issuer: this.config.issuer,
+      audience,
+      subject: req.subject,
+      expiresInSeconds: ttl,
+      nowSeconds: now,
+      jti,
+      typ: this.keys.algorithm === 'HS256' ? 'JWT' : 'at+jwt',
+    });
+    return { token, claims: { ...claims, sub: req.subject, jti, iat: now, exp: now + ttl, iss: this.config.issuer } as AccessClaims, expiresIn: ttl };
+  }
+
+  /** Verified claims, or TokenError. */
+  async verify(token: string): Promise<AccessClaims> {
+    const nowS = Math.floor(this.clock.now() / 1000);
+    const cached = this.cache.get(token);
+    if (cached) {
+      if (cached.exp > nowS) return cached;
+      this.cache.delete(token);
+    }
+    const payload = await verifyJwt(token, {
+      issuer: this.config.issuer,
+      audience: this.config.audience,
+      algorithms: [this.keys.algorithm],
+      nowSeconds: nowS,
+      resolveKey: (kid, alg) => this.keys.verificationKey(kid, alg),
+      requiredClaims: ['jti'],
+    });
+    if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
+      throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', 'token lacks required claims');
+    }
+    const claims = { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessClaims;
+    if (this.config.TOKEN_CACHE_SIZE > 0) {
+      if (this.cache.size >= this.config.TOKEN_CACHE_SIZE) {
+        // Drop the oldest entry (Map keeps insertion order).
+        const first = this.cache.keys().next();
+        if (!first.done) this.cache.delete(first.value);
+      }
+      this.cache.set(token, claims);
+    }
+    return claims;
+  }
+
+  /** Forget cached verifications (after a key is retired). */
+  clearCache() {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The only module that imports jose. Everything about JWS signing and verification lives here:
+ * algorithms are pinned, iss/aud/exp/nbf are checked, `alg: none` and key confusion are refused.
+ */
+import {
+  SignJWT,
+  jwtVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  calculateJwkThumbprint,
+  errors as joseErrors,
+  type JWK,
+  type JWTPayload,
+  type CryptoKey,
+} from 'jose';
+
+export type AsymmetricAlg = 'EdDSA' | 'ES256';
+export type SigningAlg = AsymmetricAlg | 'HS256';
+
+export interface KeyMaterial {
+  kid: string | undefined;
+  alg: SigningAlg;
+  /** Private key (asymmetric) or secret (HS256). */
+  signKey: CryptoKey | Uint8Array;
+  /** Public key (asymmetric) or secret (HS256). */
+  verifyKey: CryptoKey | Uint8Array;
+}
+
+export interface GeneratedKey {
+  kid: string;
+  alg: AsymmetricAlg;
+  publicJwk: JWK;
+  privateJwk: JWK;
+}
+
+/** A JWT could not be accepted. `code` is jose's stable code or one of ours. */
+export class TokenError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+export async function generateSigningKey(alg: AsymmetricAlg): Promise<GeneratedKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { kid, alg, publicJwk: { ...publicJwk, kid, alg, use: 'sig' }, privateJwk: { ...privateJwk, kid, alg } };
+}
+
+export async function importKeyPair(kid: string, alg: AsymmetricAlg, publicJwk: JWK, privateJwk: JWK): Promise<KeyMaterial> {
+  return {
+    kid,
+    alg,
+    signKey: (await importJWK(privateJwk, alg)) as CryptoKey,
+    verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey,
+  };
+}
+
+export function secretKeyMaterial(secret: string): KeyMaterial {
+  const bytes = new TextEncoder().encode(secret);
+  return { kid: undefined, alg: 'HS256', signKey: bytes, verifyKey: bytes };
+}
+
+export interface SignOptions {
+  issuer: string;
+  audience?: string | string[] | undefined;
+  subject: string;
+  expiresInSeconds: number;
+  nowSeconds: number;
+  jti?: string;
+  typ?: string;
+}
+
+export async function signJwt(claims: JWTPayload, key: KeyMaterial, opts: SignOptions): Promise<string> {
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, ...(key.kid ? { kid: key.kid } : {}), ...(opts.typ ? { typ: opts.typ } : {}) })
+    .setIssuer(opts.issuer)
+    .setSubject(opts.subject)
+    .setIssuedAt(opts.nowSeconds)
+    .setExpirationTime(opts.nowSeconds + opts.expiresInSeconds);
+  if (opts.audience !== undefined) jwt.setAudience(opts.audience);
+  if (opts.jti) jwt.setJti(opts.jti);
+  return jwt.sign(key.signKey);
+}
+
+export interface VerifyOptions {
+  issuer: string;
+  audience?: string | undefined;
+  algorithms: SigningAlg[];
+  nowSeconds: number;
+  /** Finds the verification key for a header's kid (undefined kid for HS256). */
+  resolveKey: (kid: string | undefined, alg: string) => Promise<KeyMaterial | undefined>;
+  typ?: string;
+  requiredClaims?: string[];
+}
+
+/**
+ * Verify signature and registered claims. The algorithm list is pinned by configuration, never taken
+ * from the token: `alg: none` and an HS256 token "signed" with a public key (key confusion) both fail.
+ */
+export async function verifyJwt(token: string, opts: VerifyOptions): Promise<JWTPayload> {
+  let header;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw new TokenError('ERR_JWS_INVALID', 'malformed token');
+  }
+  if (typeof header.alg !== 'string' || !(opts.algorithms as string[]).includes(header.alg)) {
+    throw new TokenError('ERR_JOSE_ALG_NOT_ALLOWED', 'token algorithm not allowed');
+  }
+  const key = await opts.resolveKey(typeof header.kid === 'string' ? header.kid : undefined, header.alg);
+  if (!key || key.alg !== header.alg) throw new TokenError('ERR_JWKS_NO_MATCHING_KEY', 'unknown signing key');
+  try {
+    const { payload } = await jwtVerify(token, key.verifyKey, {
+      algorithms: [key.alg],
+      issuer: opts.issuer,
+      ...(opts.audience !== undefined ? { audience: opts.audience } : {}),
+      currentDate: new Date(opts.nowSeconds * 1000),
+      clockTolerance: 5,
+      ...(opts.typ ? { typ: opts.typ } : {}),
+      requiredClaims: ['exp', 'iat', 'sub', ...(opts.requiredClaims ?? [])],
+    });
+    return payload;
+  } catch (e) {
+    if (e instanceof joseErrors.JOSEError) throw new TokenError(e.code, e.message);
+    throw new TokenError('ERR_JWT_INVALID', 'invalid token');
+  }
+}
+
+/** Unverified look at the payload: only for choosing what to do with a token already rejected or for hints. */
+export function peekJwtPayload(token: string): JWTPayload | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  try {
+    return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as JWTPayload;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { JWK, JWTPayload };

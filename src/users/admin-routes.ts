@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../access/guards.js';
+import { requestContext } from '../audit/request-context.js';
+import { AdminUserPatch, IdParams, UserList, UserListQuery, UserOut } from './schemas.js';
+import { toUserOut } from './service.js';
+import { Problem } from './routes.js';
+
+export async function adminUserRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const w = app.warden;
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/admin/users',
+    {
+      preHandler: requirePermission('users:list'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'List and search users', security, querystring: UserListQuery, response: { 200: UserList } },
+    },
+    async (request, reply) => {
+      const page = await w.users.list({ q: request.query.q, limit: request.query.limit, cursor: request.query.cursor });
+      reply.header('cache-control', 'no-store');
+      return { items: page.items.map(toUserOut), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/admin/users/:id',
+    {
+      preHandler: requirePermission('users:read'),
+      config: { admin: true },
+      schema: { tags: ['admin'], security, params: IdParams, response: { 200: UserOut, 404: Problem } },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return toUserOut(await w.users.get(request.params.id));
+    },
+  );
+
+  app.patch(
+    '/admin/users/:id',
+    {
+      preHandler: requirePermission('users:update'),
+      config: { admin: true },
+      schema: {
+        tags: ['admin'],
+        summary: 'Change roles and/or disable',
+        security,
+        params: IdParams,
+        body: AdminUserPatch,
+        response: { 200: UserOut, 404: Problem, 409: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) => {
+      const user = await w.users.adminUpdate(request.auth!.user!.id, request.params.id, request.body, requestContext(request));
+      reply.header('cache-control', 'no-store');
+      return toUserOut(user);
+    },
+  );
+
+  app.post(
+    '/admin/users/:id/logout',
+    {
+      preHandler: requirePermission('users:logout'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'Force logout: end every session now', security, params: IdParams, response: { 204: Type.Null(), 404: Problem } },
+    },
+    async (request, reply) => {
+      await w.users.forceLogout(request.auth!.user!.id, request.params.id, requestContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,100 @@
+import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+
+export class HasherOverloadedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('password hashing queue is full');
+    this.name = 'HasherOverloadedError';
+  }
+}
+
+export interface HasherOptions {
+  concurrency: number;
+  queueLimit: number;
+  memoryKib: number;
+  iterations: number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** The stored hash is not argon2id with the current parameters: store `hash(password)` instead. */
+  needsRehash: boolean;
+}
+
+const BCRYPT = /^\$2[aby]\$\d\d\$/;
+
+/**
+ * argon2id (OWASP: m=19456 KiB, t=2, p=1) on libuv's thread pool, never the event loop.
+ * At most `concurrency` hashes run at once (leaving the loop a core); up to `queueLimit` wait;
+ * beyond that callers get HasherOverloadedError, which routes answer with 503 + Retry-After,
+ * so latency stays bounded under a login flood instead of growing without limit.
+ */
+export class PasswordHasher {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private dummy: Promise<string> | undefined;
+  private avgMs = 15;
+
+  constructor(private readonly opts: HasherOptions) {}
+
+  get params() {
+    return { algorithm: Algorithm.Argon2id, memoryCost: this.opts.memoryKib, timeCost: this.opts.iterations, parallelism: 1 };
+  }
+
+  /** How many are hashing or queued (metrics, tests). */
+  get load() {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.opts.concurrency) {
+      if (this.waiting.length >= this.opts.queueLimit) {
+        const seconds = Math.max(1, Math.ceil(((this.waiting.length / this.opts.concurrency) * this.avgMs) / 1000));
+        throw new HasherOverloadedError(seconds);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.avgMs = this.avgMs * 0.9 + (performance.now() - started) * 0.1;
+      const next = this.waiting.shift();
+      // Hand the slot straight to the next waiter; `running` stays the same.
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  hash(password: string): Promise<string> {
+    return this.slot(() => argon2Hash(password, this.params));
+  }
+
+  /**
+   * Verify against argon2id or an imported bcrypt hash ($2a$/$2b$/$2y$, as passlib writes them).
+   * `stored` undefined (unknown user) still costs one full argon2 verification against a dummy hash,
+   * so response time does not reveal whether an account exists.
+   */
+  async verify(stored: string | undefined, password: string): Promise<VerifyResult> {
+    if (stored === undefined) {
+      const dummy = await (this.dummy ??= argon2Hash('warden-dummy-password-for-timing', this.params));
+      await this.slot(() => argon2Verify(dummy, password).catch(() => false));
+      return { ok: false, needsRehash: false };
+    }
+    if (BCRYPT.test(stored)) {
+      const ok = await this.slot(() => bcryptVerify(password, stored.replace(/^\$2y\$/, '$2b$')).catch(() => false));
+      return { ok, needsRehash: ok };
+    }
+    if (!stored.startsWith('$argon2')) return { ok: false, needsRehash: false };
+    const ok = await this.slot(() => argon2Verify(stored, password).catch(() => false));
+    const current = `$argon2id$v=19$m=${this.opts.memoryKib},t=${this.opts.iterations},p=1$`;
+    return { ok, needsRehash: ok && !stored.startsWith(current) };
+  }
+
+  /** Warm the dummy hash so the first unknown-user login is not faster than the rest. */
+  async warm() {
+    await (this.dummy ??= argon2Hash('warden-dummy-password-for-timing', this.params));
+  }
+}

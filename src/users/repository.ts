@@ -1,0 +1,133 @@
+import { and, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../storage/database.js';
+import { userRoles, users } from '../storage/schema.js';
+import { decodeCursor, encodeCursor } from '../storage/pagination.js';
+
+export type UserRow = typeof users.$inferSelect;
+export interface UserRecord extends UserRow {
+  roles: string[];
+}
+
+const rolesOf = sql<string[]>`coalesce((select array_agg(${userRoles.role} order by ${userRoles.role}) from ${userRoles} where ${userRoles.userId} = ${users.id}), '{}'::text[])`;
+
+const withRoles = {
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  fullName: users.fullName,
+  passwordHash: users.passwordHash,
+  disabled: users.disabled,
+  emailVerified: users.emailVerified,
+  tokensValidAfter: users.tokensValidAfter,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  roles: rolesOf,
+};
+
+function normalise(row: UserRecord): UserRecord {
+  // PGlite and node-postgres both parse text[]; guard against a driver returning the literal.
+  const roles = Array.isArray(row.roles) ? row.roles : String(row.roles).replace(/[{}]/g, '').split(',').filter(Boolean);
+  return { ...row, roles };
+}
+
+async function one(ex: Executor, where: SQL | undefined): Promise<UserRecord | undefined> {
+  const rows = await ex.select(withRoles).from(users).where(where).limit(1);
+  return rows[0] ? normalise(rows[0] as UserRecord) : undefined;
+}
+
+export const findUserById = (ex: Executor, id: string) => (isUuid(id) ? one(ex, eq(users.id, id)) : Promise.resolve(undefined));
+export const findUserByUsername = (ex: Executor, username: string) => one(ex, sql`lower(${users.username}) = lower(${username})`);
+export const findUserByEmail = (ex: Executor, email: string) => one(ex, sql`lower(${users.email}) = lower(${email})`);
+/** Login accepts the username or the e-mail address. */
+export const findUserByLogin = (ex: Executor, login: string) =>
+  one(ex, or(sql`lower(${users.username}) = lower(${login})`, sql`lower(${users.email}) = lower(${login})`));
+
+export function isUuid(s: string) {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  fullName?: string | null | undefined;
+  passwordHash: string;
+  roles: readonly string[];
+  disabled?: boolean | undefined;
+  emailVerified?: boolean | undefined;
+  now: Date;
+}
+
+export async function insertUser(ex: Executor, u: NewUser): Promise<UserRecord> {
+  const [row] = await ex
+    .insert(users)
+    .values({
+      username: u.username,
+      email: u.email,
+      fullName: u.fullName ?? null,
+      passwordHash: u.passwordHash,
+      disabled: u.disabled ?? false,
+      emailVerified: u.emailVerified ?? false,
+      createdAt: u.now,
+      updatedAt: u.now,
+      tokensValidAfter: new Date(0),
+    })
+    .returning();
+  if (u.roles.length) await ex.insert(userRoles).values(u.roles.map((role) => ({ userId: row!.id, role })));
+  return { ...row!, roles: [...u.roles].sort() };
+}
+
+export type UserPatch = Partial<Pick<UserRow, 'email' | 'fullName' | 'passwordHash' | 'disabled' | 'emailVerified' | 'tokensValidAfter'>>;
+
+export async function updateUser(ex: Executor, id: string, patch: UserPatch, now: Date): Promise<UserRecord | undefined> {
+  const rows = await ex
+    .update(users)
+    .set({ ...patch, updatedAt: now })
+    .where(eq(users.id, id))
+    .returning({ id: users.id });
+  if (!rows.length) return undefined;
+  return findUserById(ex, id);
+}
+
+export async function setUserRoles(ex: Executor, id: string, roles: readonly string[]) {
+  await ex.delete(userRoles).where(eq(userRoles.userId, id));
+  if (roles.length) await ex.insert(userRoles).values([...new Set(roles)].map((role) => ({ userId: id, role })));
+}
+
+export async function deleteUser(ex: Executor, id: string) {
+  await ex.delete(users).where(eq(users.id, id));
+}
+
+export interface UserQuery {
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listUsers(ex: Executor, query: UserQuery): Promise<{ items: UserRecord[]; nextCursor: string | null }> {
+  const conds: SQL[] = [];
+  if (query.q) {
+    const pattern = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    conds.push(or(ilike(users.username, pattern), ilike(users.email, pattern))!);
+  }
+  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+  if (after) {
+    conds.push(or(lt(users.createdAt, after.at), and(eq(users.createdAt, after.at), lt(users.id, after.id)))!);
+  }
+  const rows = await ex
+    .select(withRoles)
+    .from(users)
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(desc(users.createdAt), desc(users.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit).map((r) => normalise(r as UserRecord));
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+export async function countUsers(ex: Executor): Promise<number> {
+  const [row] = await ex.select({ n: sql<number>`count(*)::int` }).from(users);
+  return Number(row?.n ?? 0);
+}
+
+

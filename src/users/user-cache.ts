@@ -1,0 +1,55 @@
+import type { Clock } from '../clock.js';
+import type { Db } from '../storage/database.js';
+import type { StateStore } from '../storage/state/store.js';
+import { findUserById, findUserByUsername, type UserRecord } from './repository.js';
+
+const CHANNEL = 'warden:user-changed';
+
+/**
+ * Users looked up for bearer tokens, trusted for USER_CACHE_SECONDS. Any change to a user (disable,
+ * roles, password, logout) calls `invalidate`, which is published so every instance drops it at once.
+ */
+export class UserCache {
+  private readonly entries = new Map<string, { user: UserRecord | undefined; at: number }>();
+  private readonly inflight = new Map<string, Promise<UserRecord | undefined>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly state: StateStore,
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 50_000,
+  ) {
+    state.subscribe(CHANNEL, (id) => this.drop(id));
+  }
+
+  /** By id (or by username when tokens carry it as `sub`). */
+  async get(key: string, by: 'id' | 'username' = 'id'): Promise<UserRecord | undefined> {
+    const cacheKey = by === 'id' ? key : `u:${key.toLowerCase()}`;
+    const hit = this.entries.get(cacheKey);
+    if (hit && this.clock.now() - hit.at < this.ttlMs) return hit.user;
+    let p = this.inflight.get(cacheKey);
+    if (!p) {
+      p = (by === 'id' ? findUserById(this.db, key) : findUserByUsername(this.db, key)).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, p);
+    }
+    const user = await p;
+    if (this.ttlMs > 0) {
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      this.entries.set(cacheKey, { user, at: this.clock.now() });
+    }
+    return user;
+  }
+
+  private drop(id: string) {
+    const e = this.entries.get(id);
+    this.entries.delete(id);
+    if (e?.user) this.entries.delete(`u:${e.user.username.toLowerCase()}`);
+    else for (const [k, v] of this.entries) if (v.user?.id === id) this.entries.delete(k);
+  }
+
+  async invalidate(id: string) {
+    this.drop(id);
+    await this.state.publish(CHANNEL, id);
+  }
+}

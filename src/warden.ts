@@ -1,0 +1,102 @@
+import { AuditLog } from './audit/audit-log.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/load.js';
+import { openDatabase, type Database } from './storage/database.js';
+import { MemoryStateStore } from './storage/state/memory.js';
+import type { StateStore } from './storage/state/store.js';
+import { AccessTokens } from './tokens/access-token.js';
+import { RevocationList } from './tokens/revocation.js';
+import { SigningKeys } from './tokens/signing-keys.js';
+import { PasswordHasher } from './users/password-hasher.js';
+import { UserCache } from './users/user-cache.js';
+import { UsersService } from './users/service.js';
+
+/** Every service of one Warden instance, built once and shared by routes, CLI and tests. */
+export interface Warden {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly database: Database;
+  readonly db: Database['db'];
+  readonly state: StateStore;
+  readonly hasher: PasswordHasher;
+  readonly keys: SigningKeys;
+  readonly accessTokens: AccessTokens;
+  readonly revocations: RevocationList;
+  readonly userCache: UserCache;
+  readonly users: UsersService;
+  readonly audit: AuditLog;
+  /** Background timers (pruning, key rotation) registered by capabilities; cleared on close. */
+  readonly timers: NodeJS.Timeout[];
+  readonly closers: Array<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface WardenDeps {
+  clock?: Clock;
+  /** An already opened (and migrated) database: tests, or a caller that owns it. */
+  database?: Database;
+  state?: StateStore;
+  /** Run migrations on open (the server does; tests with a migrated template need not). */
+  migrate?: boolean;
+}
+
+export async function createWarden(config: Config, deps: WardenDeps = {}): Promise<Warden> {
+  const clock = deps.clock ?? systemClock;
+  const ownsDatabase = !deps.database;
+  const database =
+    deps.database ??
+    (await openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.dataDir,
+      sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB,
+      poolSize: config.DATABASE_POOL_SIZE,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    }));
+  try {
+    if (deps.migrate ?? ownsDatabase) await database.migrate();
+    const db = database.db;
+    const state = deps.state ?? new MemoryStateStore(clock);
+    const hasher = new PasswordHasher({
+      concurrency: config.hashConcurrency,
+      queueLimit: config.HASH_QUEUE,
+      memoryKib: config.ARGON2_MEMORY_KIB,
+      iterations: config.ARGON2_ITERATIONS,
+    });
+    const keys = new SigningKeys(db, config, clock);
+    await keys.init();
+    const accessTokens = new AccessTokens(keys, config, clock);
+    const revocations = new RevocationList(db, state, clock);
+    await revocations.init();
+    const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
+    const audit = new AuditLog(clock);
+    const users = new UsersService(db, config, clock, hasher, userCache, audit);
+    const timers: NodeJS.Timeout[] = [];
+    const closers: Array<() => Promise<void>> = [];
+    const warden: Warden = {
+      config,
+      clock,
+      database,
+      db,
+      state,
+      hasher,
+      keys,
+      accessTokens,
+      revocations,
+      userCache,
+      users,
+      audit,
+      timers,
+      closers,
+      async close() {
+        for (const t of timers) clearInterval(t);
+        for (const c of closers.reverse()) await c().catch(() => {});
+        if (!deps.state) await state.close();
+        if (ownsDatabase) await database.close();
+      },
+    };
+    return warden;
+  } catch (e) {
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw e;
+  }
+}

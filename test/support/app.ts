@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { sql } from 'drizzle-orm';
+import { ManualClock, type Clock } from '../../src/clock.js';
+import { parseConfig, type Config } from '../../src/config/load.js';
+import { buildApp, type App } from '../../src/http/app.js';
+import { openDatabase, type Database } from '../../src/storage/database.js';
+import { createWarden, type Warden } from '../../src/warden.js';
+import type { StateStore } from '../../src/storage/state/store.js';
+import { testPostgresUrl, withDatabase } from './template.js';
+
+/** Settings for tests: quiet logs, rate limits off unless a test turns them on. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return parseConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.WARDEN_TEST_LOG_LEVEL ?? 'silent',
+    ISSUER: 'http://localhost:8000',
+    RATE_LIMIT_ENABLED: 'false',
+    DATA_DIR: process.env.WARDEN_TEST_TMP ?? '/tmp/warden-test',
+    ...overrides,
+  });
+}
+
+let shared: Promise<Database> | undefined;
+
+/**
+ * One database per test process, copied from the run's migrated template (PGlite dump or PostgreSQL
+ * template database). Tests in a file run one after another and reset it between apps.
+ */
+export function testDatabase(): Promise<Database> {
+  shared ??= (async () => {
+    const pgUrl = testPostgresUrl();
+    if (pgUrl) {
+      const template = process.env.WARDEN_TEST_PG_TEMPLATE;
+      const name = `warden_t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
+      await admin.end();
+      const db = await openDatabase({ databaseUrl: withDatabase(pgUrl, name), poolSize: 5, allowExitOnIdle: true });
+      if (!template) await db.migrate();
+      // Idle pool connections do not keep the process alive; when it is about to exit, drop the copy.
+      process.once('beforeExit', async () => {
+        await db.close();
+        const a = new pg.Client({ connectionString: pgUrl });
+        await a.connect();
+        await a.query(`drop database if exists ${name} with (force)`);
+        await a.end();
+      });
+      return db;
+    }
+    const file = process.env.WARDEN_TEST_PGLITE_TEMPLATE;
+    const db = await openDatabase(file ? { loadDataDir: new Blob([readFileSync(file)]) } : {});
+    if (!file) await db.migrate();
+    return db;
+  })();
+  return shared;
+}
+
+const TABLES = [
+  'audit_events',
+  'revoked_tokens',
+  'console_sessions',
+  'mfa_recovery_codes',
+  'mfa_totp',
+  'account_tokens',
+  'consents',
+  'authorization_codes',
+  'refresh_tokens',
+  'oauth_clients',
+  'signing_keys',
+  'items',
+  'user_roles',
+  'users',
+  'warden_meta',
+];
+
+export async function resetDatabase(db: Database) {
+  await db.db.execute(sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`));
+}
+
+export interface TestApp {
+  app: App;
+  warden: Warden;
+  clock: ManualClock;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** A fresh app on the shared test database (emptied first), with a manual clock. */
+export async function createTestApp(
+  opts: { env?: Record<string, string>; clock?: ManualClock; state?: StateStore; logStream?: NodeJS.WritableStream } = {},
+): Promise<TestApp> {
+  const database = await testDatabase();
+  await resetDatabase(database);
+  const clock = opts.clock ?? new ManualClock(Date.now());
+  const config = testConfig(opts.env);
+  const warden = await createWarden(config, { database, clock: clock as Clock, state: opts.state, migrate: false });
+  const app = await buildApp(config, { warden, logStream: opts.logStream });
+  await app.ready();
+  return {
+    app,
+    warden,
+    clock,
+    config,
+    async close() {
+      await app.close();
+      await warden.close();
+    },
+  };
+}
+
+export const STRONG_PASSWORD = 'correct horse battery staple';
+
+export async function registerUser(app: App, username: string, password = STRONG_PASSWORD, extra: Record<string, unknown> = {}) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/users',
+    payload: { username, email: `${username}@example.com`, password, ...extra },
+  });
+  if (res.statusCode !== 201) throw new Error(`register ${username}: ${res.statusCode} ${res.body}`);
+  return res.json() as { id: string; username: string; email: string; roles: string[] };
+}
+
+export async function passwordLogin(app: App, username: string, password = STRONG_PASSWORD, extra: Record<string, string> = {}) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ grant_type: 'password', username, password, ...extra }).toString(),
+  });
+  return res;
+}
+
+export async function tokensFor(app: App, username: string, password = STRONG_PASSWORD) {
+  const res = await passwordLogin(app, username, password);
+  if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
+  return res.json() as { access_token: string; refresh_token: string; expires_in: number; scope: string };
+}
+
+/** A registered user made admin through the service layer (as `warden user set-roles` would). */
+export async function createAdmin(t: TestApp, username = 'root') {
+  const u = await registerUser(t.app, username);
+  await t.warden.users.adminUpdate('test', u.id, { roles: ['admin', 'user'] }, {});
+  const tokens = await tokensFor(t.app, username);
+  return { ...u, ...tokens };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export function form(params: Record<string, string>) {
+  return {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(params).toString(),
+  };
+}
+
+/** A test that needs a service (PostgreSQL, Redis, chromium): skipped with a reason locally, failed under CI. */
+export function requireService(available: boolean, what: string): { skip: string | false } {
+  if (available) return { skip: false };
+  if (process.env.CI === 'true') throw new Error(`${what} is required under CI=true but not reachable`);
+  return { skip: `${what} not reachable` };
+}
