@@ -1,3 +1,9 @@
+/** The part of pino's logger a state store uses (the server hands over its own). */
+export interface StateLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
 /**
  * Shared, short-lived state: rate-limit counters, lockouts, revocation notices, replay guards.
  * In-process by default; Redis when REDIS_URL is set, so every instance sees the same numbers.
@@ -17,5 +23,7 @@ export interface StateStore {
   subscribe(channel: string, handler: (message: string) => void): void;
   /** False while a remote store is unreachable (readiness says degraded). */
   healthy(): boolean;
+  /** Log through the server's logger (remote stores report outages and recoveries). */
+  attachLogger?(log: StateLogger): void;
   close(): Promise<void>;
 }
