@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { MemoryStateStore } from './storage/state/memory.js';
+import { RedisStateStore } from './storage/state/redis.js';
 import type { StateStore } from './storage/state/store.js';
 import { AccessTokens } from './tokens/access-token.js';
 import { RevocationList } from './tokens/revocation.js';
@@ -52,10 +53,11 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       poolSize: config.DATABASE_POOL_SIZE,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     }));
+  let ownedState: StateStore | undefined;
   try {
     if (deps.migrate ?? ownsDatabase) await database.migrate();
     const db = database.db;
-    const state = deps.state ?? new MemoryStateStore(clock);
+    const state = deps.state ?? (ownedState = await openStateStore(config, clock));
     const hasher = new PasswordHasher({
       concurrency: config.hashConcurrency,
       queueLimit: config.HASH_QUEUE,
@@ -96,7 +98,19 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     };
     return warden;
   } catch (e) {
+    await ownedState?.close().catch(() => {});
     if (ownsDatabase) await database.close().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Redis when REDIS_URL is set, shared by every instance. A Redis that is down at start does not stop
+ * the start: the instance serves degraded (see RedisStateStore) and heals when Redis comes back.
+ */
+async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
+  if (!config.REDIS_URL) return new MemoryStateStore(clock);
+  const store = new RedisStateStore(config.REDIS_URL);
+  await store.connected(3000);
+  return store;
 }

@@ -59,6 +59,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('warden', warden);
+  warden.state.attachLogger?.(app.log);
   app.decorateRequest('auth', undefined);
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
 
