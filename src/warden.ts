@@ -11,6 +11,11 @@ import { SigningKeys } from './tokens/signing-keys.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserCache } from './users/user-cache.js';
 import { UsersService } from './users/service.js';
+import { createMailer } from './mail/create.js';
+import type { QueuedMailer } from './mail/mailer.js';
+import { EmailVerification } from './account/email-verification.js';
+import { PasswordReset } from './account/password-reset.js';
+import { MfaService } from './account/mfa.js';
 
 /** Every service of one Warden instance, built once and shared by routes, CLI and tests. */
 export interface Warden {
@@ -26,6 +31,12 @@ export interface Warden {
   readonly userCache: UserCache;
   readonly users: UsersService;
   readonly audit: AuditLog;
+  /** Outgoing mail (SMTP or DATA_DIR/outbox), queued and retried off the request path. */
+  readonly mailer: QueuedMailer;
+  /** E-mail verification and password reset by mailed single-use links. */
+  readonly account: { readonly verification: EmailVerification; readonly reset: PasswordReset };
+  /** TOTP second factor: isEnrolled / verify for every login surface. */
+  readonly mfa: MfaService;
   /** Background timers (pruning, key rotation) registered by capabilities; cleared on close. */
   readonly timers: NodeJS.Timeout[];
   readonly closers: Array<() => Promise<void>>;
@@ -74,6 +85,16 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
     const timers: NodeJS.Timeout[] = [];
     const closers: Array<() => Promise<void>> = [];
+    const mailer = createMailer(config);
+    const account = {
+      verification: new EmailVerification(db, config, clock, state, audit, mailer, userCache),
+      reset: new PasswordReset(db, config, clock, state, audit, mailer, users, userCache),
+    };
+    const mfa = new MfaService(db, config, clock, state, audit, hasher, users);
+    users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
+    users.emailChangedHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
+    // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
+    closers.push(() => mailer.close(), () => account.reset.idle());
     const warden: Warden = {
       config,
       clock,
@@ -87,6 +108,9 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       userCache,
       users,
       audit,
+      mailer,
+      account,
+      mfa,
       timers,
       closers,
       async close() {

@@ -11,6 +11,8 @@ import { adminUserRoutes } from '../users/admin-routes.js';
 import { itemRoutes } from '../items/routes.js';
 import { tokenRoutes } from '../oauth/token-endpoint.js';
 import { exampleRoutes } from '../access/example-routes.js';
+import { accountRoutes } from '../account/routes.js';
+import { accountPages } from '../account/pages.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,6 +75,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(adminUserRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);
+  await app.register(accountRoutes);
+  await app.register(accountPages);
+  warden.mailer.useLogger(app.log);
 
   return app;
 }

@@ -86,7 +86,8 @@ export async function tokenRoutes(fastify: FastifyInstance) {
       if (!grantType) throw invalidRequest('grant_type is required');
       if (!handler) throw unsupportedGrantType(`unsupported grant_type: ${grantType.slice(0, 100)}`);
       const client = await clientAuthentication.authenticate(request, params, app.warden);
-      if (client && grantType !== 'password' && !client.grantTypes.includes(grantType)) {
+      // The password grant checks the client itself; urn:warden:mfa only completes a password grant of the same client.
+      if (client && grantType !== 'password' && grantType !== 'urn:warden:mfa' && !client.grantTypes.includes(grantType)) {
         throw unauthorizedClient('this client is not allowed that grant type');
       }
       const res = await handler({ params, client, ctx: requestContext(request), request, warden: app.warden });

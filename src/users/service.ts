@@ -67,6 +67,8 @@ export interface LoginGuard {
 export class UsersService {
   readonly loginGuards: LoginGuard[] = [];
   readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
+  /** After a user's e-mail address changed (it is unverified again): e-mail verification mails the new one. */
+  readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
 
   constructor(
     private readonly db: Db,
@@ -187,6 +189,7 @@ export class UsersService {
         return u!;
       });
       await this.cache.invalidate(id);
+      if (emailChanged) for (const hook of this.emailChangedHooks) await hook(user, { ...ctx, actorId: id });
       return { user, emailChanged };
     } catch (e) {
       throw this.uniqueViolation(e) ?? e;
