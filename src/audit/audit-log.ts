@@ -30,8 +30,13 @@ export class AuditLog {
   private readonly listeners: AuditListener[] = [];
   constructor(private readonly clock: Clock) {}
 
-  onEvent(listener: AuditListener) {
+  /** Returns a function that removes the listener (an app closing while its Warden lives on). */
+  onEvent(listener: AuditListener): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   async record(ex: Executor, event: AuditEvent, ctx: RequestContext = {}) {

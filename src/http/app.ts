@@ -11,6 +11,7 @@ import { adminUserRoutes } from '../users/admin-routes.js';
 import { itemRoutes } from '../items/routes.js';
 import { tokenRoutes } from '../oauth/token-endpoint.js';
 import { exampleRoutes } from '../access/example-routes.js';
+import { auditPlugin } from '../audit/plugin.js';
 import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
 
@@ -68,6 +69,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   installErrorHandler(app);
   installRequestLogging(app);
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT });
+  // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
+  await app.register(auditPlugin);
 
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
