@@ -11,6 +11,8 @@ import { SigningKeys } from './tokens/signing-keys.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserCache } from './users/user-cache.js';
 import { UsersService } from './users/service.js';
+import { AccountLockout } from './users/lockout.js';
+import { Metrics } from './http/metrics.js';
 import { createMailer } from './mail/create.js';
 import type { QueuedMailer } from './mail/mailer.js';
 import { EmailVerification } from './account/email-verification.js';
@@ -31,6 +33,10 @@ export interface Warden {
   readonly userCache: UserCache;
   readonly users: UsersService;
   readonly audit: AuditLog;
+  /** Prometheus counters of this instance (GET /metrics); capabilities count through it. */
+  readonly metrics: Metrics;
+  /** Per-account brute-force protection (a LoginGuard on users). */
+  readonly lockout: AccountLockout;
   /** Outgoing mail (SMTP or DATA_DIR/outbox), queued and retried off the request path. */
   readonly mailer: QueuedMailer;
   /** E-mail verification and password reset by mailed single-use links. */
@@ -83,6 +89,9 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
+    const metrics = new Metrics(hasher);
+    const lockout = new AccountLockout(state, db, config, audit, metrics);
+    users.loginGuards.push(lockout, metrics.loginGuard());
     const timers: NodeJS.Timeout[] = [];
     const closers: Array<() => Promise<void>> = [];
     const mailer = createMailer(config);
@@ -108,6 +117,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       userCache,
       users,
       audit,
+      metrics,
+      lockout,
       mailer,
       account,
       mfa,

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config/load.js';
@@ -6,6 +6,11 @@ import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestLogging, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
+import { securityHeadersPlugin } from './security-headers.js';
+import { corsPlugin } from './cors.js';
+import { rateLimitPlugin } from './rate-limit.js';
+import { metricsRoutes } from './metrics.js';
+import { lockoutRoutes } from '../users/lockout-routes.js';
 import { userRoutes } from '../users/routes.js';
 import { adminUserRoutes } from '../users/admin-routes.js';
 import { itemRoutes } from '../items/routes.js';
@@ -40,7 +45,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
     requestIdHeader: false,
     genReqId: requestIdGenerator(config),
-    disableRequestLogging: true,
+    // Fastify's own two lines per request are replaced by our one (installRequestLogging).
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,
     bodyLimit: config.BODY_LIMIT,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
@@ -68,6 +74,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   installErrorHandler(app);
   installRequestLogging(app);
+  // The first hooks of every request (404s, errors and 429s included): headers, then CORS (so a 429
+  // is readable by an allowed origin), then rate limits, then metrics.
+  await app.register(securityHeadersPlugin);
+  await app.register(corsPlugin);
+  await app.register(rateLimitPlugin);
+  await app.register(metricsRoutes);
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT });
   // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
   await app.register(auditPlugin);
@@ -76,6 +88,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(tokenRoutes);
   await app.register(userRoutes);
   await app.register(adminUserRoutes);
+  await app.register(lockoutRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);
   await app.register(accountRoutes);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
@@ -73,10 +74,23 @@ export function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
     formatters: { log: redactSecrets },
   };
   if (stream) return { ...base, stream };
-  if (config.NODE_ENV === 'development' && process.stdout.isTTY) {
+  if (config.NODE_ENV === 'development' && process.stdout.isTTY && prettyAvailable()) {
     return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } };
   }
   return base;
+}
+
+/**
+ * pino-pretty is a devDependency: a production install (npm ci --omit=dev) lacks it, and naming a
+ * missing transport makes pino throw at start. Pretty output only when it actually resolves.
+ */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

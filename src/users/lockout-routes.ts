@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../access/guards.js';
+import { requestContext } from '../audit/request-context.js';
+import { IdParams } from './schemas.js';
+import { Problem } from './routes.js';
+
+const UnlockOut = Type.Object({ was_locked: Type.Boolean() }, { additionalProperties: false });
+
+/** POST /admin/users/{id}/unlock: an admin ends a lockout (account.unlocked is audited). */
+export async function lockoutRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const w = app.warden;
+  w.lockout.log ??= app.log;
+
+  app.post(
+    '/admin/users/:id/unlock',
+    {
+      preHandler: requirePermission('users:update'),
+      config: { admin: true },
+      schema: {
+        tags: ['admin'],
+        summary: 'End a brute-force lockout of the account',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: UnlockOut, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const user = await w.users.get(request.params.id);
+      const { wasLocked } = await w.lockout.unlock(user, request.auth!.user!.id, requestContext(request));
+      reply.header('cache-control', 'no-store');
+      return { was_locked: wasLocked };
+    },
+  );
+}
