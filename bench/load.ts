@@ -14,7 +14,9 @@ export interface LoadSpec {
   seconds: number;
   /** Requests/s over all connections (unset: as fast as the server answers). */
   rate?: number;
-  /** refresh_token rotation: each connection presents the token its previous answer returned. */
+  /** Request bodies used in turn (e.g. logins spread over many accounts, as real traffic is). */
+  bodies?: string[];
+  /** refresh_token rotation: each request presents a token an earlier answer returned (one per connection at least). */
   refreshTokens?: string[];
 }
 
@@ -41,17 +43,23 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     method: spec.method ?? 'GET',
     headers: spec.headers,
     body: spec.body,
-    onResponse: (status: number, body: string, context: Record<string, string | undefined>, headers?: Record<string, string> | string[]) => {
+    onResponse: (status: number, body: string, _context: unknown, headers?: Record<string, string> | string[]) => {
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status === 503 && hasRetryAfter(headers)) shed++;
-      if (rotating) context.rt = status === 200 ? (JSON.parse(body) as { refresh_token: string }).refresh_token : spare.pop();
+      // The context is reset after every request, so rotated tokens go back to a shared pool instead.
+      if (rotating && status === 200) spare.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
     },
   };
+  if (spec.bodies?.length) {
+    const bodies = spec.bodies;
+    let i = 0;
+    request.setupRequest = (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] });
+  }
   if (rotating) {
-    request.setupRequest = (req: Record<string, unknown>, context: Record<string, string | undefined>) => {
-      context.rt ??= spare.pop();
-      return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(context.rt ?? '')}` };
-    };
+    request.setupRequest = (req: Record<string, unknown>) => ({
+      ...req,
+      body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(spare.shift() ?? '')}`,
+    });
   }
   const result = await autocannon({
     url: spec.url,
