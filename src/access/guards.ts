@@ -55,7 +55,8 @@ export const authenticate: Guard = async (request) => {
     user = await w.userCache.get(claims.sub, w.config.JWT_SUBJECT);
     if (!user || user.disabled) throw invalidToken();
     const issuedAt = uuidv7Time(claims.jti) ?? claims.iat * 1000;
-    if (issuedAt < user.tokensValidAfter.getTime()) throw invalidToken('the session was ended');
+    // Issued at or before the instant sessions were ended (same millisecond included) → dead.
+    if (issuedAt <= user.tokensValidAfter.getTime()) throw invalidToken('the session was ended');
   }
   request.auth = {
     claims,
