@@ -11,6 +11,7 @@ import { SigningKeys } from './tokens/signing-keys.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserCache } from './users/user-cache.js';
 import { UsersService } from './users/service.js';
+import { ClientsService } from './oauth/clients/service.js';
 import { AccountLockout } from './users/lockout.js';
 import { Metrics } from './http/metrics.js';
 import { createMailer } from './mail/create.js';
@@ -33,6 +34,8 @@ export interface Warden {
   readonly userCache: UserCache;
   readonly users: UsersService;
   readonly audit: AuditLog;
+  /** OAuth client registry (cached for the token, revoke and introspect endpoints). */
+  readonly clients: ClientsService;
   /** Prometheus counters of this instance (GET /metrics); capabilities count through it. */
   readonly metrics: Metrics;
   /** Per-account brute-force protection (a LoginGuard on users). */
@@ -89,6 +92,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
+    const clients = new ClientsService(db, clock, state, audit);
     const metrics = new Metrics(hasher);
     const lockout = new AccountLockout(state, db, config, audit, metrics);
     users.loginGuards.push(lockout, metrics.loginGuard());
@@ -117,6 +121,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       userCache,
       users,
       audit,
+      clients,
       metrics,
       lockout,
       mailer,

@@ -15,6 +15,7 @@ import { userRoutes } from '../users/routes.js';
 import { adminUserRoutes } from '../users/admin-routes.js';
 import { itemRoutes } from '../items/routes.js';
 import { tokenRoutes } from '../oauth/token-endpoint.js';
+import { oauthServer } from '../oauth/plugin.js';
 import { exampleRoutes } from '../access/example-routes.js';
 import { auditPlugin } from '../audit/plugin.js';
 import { accountRoutes } from '../account/routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
+  await app.register(oauthServer);
   await app.register(userRoutes);
   await app.register(adminUserRoutes);
   await app.register(lockoutRoutes);

@@ -1,0 +1,253 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import { Type, type Static } from 'typebox';
+import type { RequestContext } from '../../audit/audit-log.js';
+import { requestContext } from '../../audit/request-context.js';
+import { PAGE_CSP } from '../../http/html.js';
+import type { UserRecord } from '../../users/repository.js';
+import { findUserById } from '../../users/repository.js';
+import { LoginError } from '../../users/service.js';
+import type { Warden } from '../../warden.js';
+import { createAuthorizationCode } from '../authorization-code.js';
+import type { OAuthClient } from '../clients/service.js';
+import { grantedScopes, rememberConsent } from './consent.js';
+import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
+import {
+  AuthorizePageError,
+  AuthorizeRedirectError,
+  checkAuthorizationParams,
+  checkClientAndRedirect,
+  redirectTo,
+  type Query,
+} from './request.js';
+import { BrowserCookies, type Interaction, type LoginSession } from './session.js';
+
+/** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
+interface SecondFactor {
+  isEnrolled(userId: string): Promise<boolean>;
+  requirement?(user: UserRecord): Promise<'none' | 'totp' | 'enrollment_required'>;
+  verify(userId: string, code: string, ctx: RequestContext, opts?: { login?: string }): Promise<boolean>;
+}
+const secondFactor = (w: Warden) => (w as unknown as { mfa?: SecondFactor }).mfa;
+
+const MAX_MFA_FAILURES = 5;
+
+const FormBody = Type.Object(
+  {
+    interaction: Type.Optional(Type.String({ maxLength: 100 })),
+    csrf: Type.Optional(Type.String({ maxLength: 100 })),
+    action: Type.Optional(Type.String({ maxLength: 20 })),
+    username: Type.Optional(Type.String({ maxLength: 254 })),
+    password: Type.Optional(Type.String({ maxLength: 1024 })),
+    code: Type.Optional(Type.String({ maxLength: 100 })),
+    decision: Type.Optional(Type.String({ maxLength: 10 })),
+  },
+  { additionalProperties: Type.String({ maxLength: 4096 }) },
+);
+type FormBody = Static<typeof FormBody>;
+
+/**
+ * The strict page CSP, except that our forms may lead to the client's redirect URI: browsers apply
+ * form-action to the redirect that follows a form post (CSP3 §6.3.1).
+ */
+function pageCsp(redirectUri?: string): string {
+  if (!redirectUri) return PAGE_CSP;
+  const u = new URL(redirectUri);
+  const target = u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol;
+  return PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${target}`);
+}
+
+function sendPage(reply: FastifyReply, status: number, body: string, redirectUri?: string) {
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', pageCsp(redirectUri))
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(body);
+}
+
+/** GET → 302; after a form post → 303 so the browser follows with a GET. */
+function redirect(request: FastifyRequest, reply: FastifyReply, url: string) {
+  return reply.header('cache-control', 'no-store').redirect(url, request.method === 'POST' ? 303 : 302);
+}
+
+export async function authorizeRoutes(app: FastifyInstance) {
+  // Only the browser-facing endpoints need cookies; another capability may have registered the plugin already.
+  if (!app.hasDecorator('parseCookie')) await app.register(cookie);
+  const w = app.warden;
+  const cookies = new BrowserCookies(w);
+
+  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
+    redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
+
+  /** Is the session still good: the user exists, is enabled, and has not been logged out since? */
+  async function sessionUser(session: LoginSession | undefined): Promise<UserRecord | undefined> {
+    if (!session) return undefined;
+    const user = await findUserById(w.db, session.userId);
+    if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
+    return user;
+  }
+
+  /**
+   * Move the interaction to its next step: login, second factor, consent, or — when nothing is left —
+   * the code, sent to the redirect URI.
+   */
+  async function advance(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, fresh?: LoginSession) {
+    const { req } = ix;
+    if (ix.pending) return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), req.redirectUri);
+    const session = fresh ?? (ix.forceLogin ? undefined : await cookies.loadSession(request));
+    const user = await sessionUser(session);
+    if (!user || !session) {
+      if (req.prompt.includes('none')) {
+        await cookies.dropInteraction(ix);
+        return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
+      }
+      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+    }
+    if (!client.firstParty && !ix.consented) {
+      const granted = req.prompt.includes('consent') ? [] : await grantedScopes(w.db, user.id, client.clientId);
+      if (!req.scopes.every((s) => granted.includes(s))) {
+        if (req.prompt.includes('none')) {
+          await cookies.dropInteraction(ix);
+          return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
+        }
+        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes: req.scopes }), req.redirectUri);
+      }
+    }
+    const code = await createAuthorizationCode(w.db, {
+      clientId: client.clientId,
+      userId: user.id,
+      redirectUri: req.redirectUri,
+      scope: req.scopes.join(' '),
+      codeChallenge: req.codeChallenge,
+      nonce: req.nonce,
+      authTime: new Date(session.authTime),
+      now: new Date(w.clock.now()),
+    });
+    await cookies.dropInteraction(ix);
+    return redirect(request, reply, redirectTo(w, req, { code }));
+  }
+
+  async function signedIn(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, userId: string, amr: string[], authTime: number) {
+    const session: LoginSession = { userId, authTime, amr };
+    await cookies.startSession(reply, session);
+    ix.forceLogin = false;
+    delete ix.pending;
+    await cookies.saveInteraction(ix);
+    await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, requestContext(request));
+    return advance(request, reply, client, ix, session);
+  }
+
+  async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
+    const page = (error: string) => sendPage(reply, 400, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, error, login: body.username }), ix.req.redirectUri);
+    const name = body.username?.trim();
+    if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
+    let user: UserRecord;
+    try {
+      // The service applies lockout, disabled accounts and e-mail verification, and audits failures.
+      user = await w.users.authenticate(name, body.password, requestContext(request));
+    } catch (e) {
+      if (!(e instanceof LoginError)) throw e;
+      if (e.reason === 'unverified_email') return page('Verify your e-mail address before signing in.');
+      // Unknown user, wrong password, locked and disabled look alike (no account enumeration).
+      return page('Invalid username or password.');
+    }
+    const mfa = secondFactor(w);
+    const now = w.clock.now();
+    if (mfa) {
+      const need = mfa.requirement ? await mfa.requirement(user) : (await mfa.isEnrolled(user.id)) ? 'totp' : 'none';
+      if (need === 'enrollment_required') return page('Your account must set up two-step verification before signing in here.');
+      if (need === 'totp') {
+        ix.pending = { userId: user.id, authTime: now, login: name, mfaFailures: 0 };
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), ix.req.redirectUri);
+      }
+    }
+    return signedIn(request, reply, client, ix, user.id, ['pwd'], now);
+  }
+
+  async function verifyMfa(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
+    const pending = ix.pending;
+    const mfa = secondFactor(w);
+    if (!pending || !mfa) return advance(request, reply, client, ix);
+    if (body.code && (await mfa.verify(pending.userId, body.code, requestContext(request), { login: pending.login }))) {
+      return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
+    }
+    pending.mfaFailures += 1;
+    if (pending.mfaFailures >= MAX_MFA_FAILURES) {
+      await cookies.dropInteraction(ix);
+      return sendPage(reply, 400, errorPage('Too many attempts', 'Too many wrong codes.'));
+    }
+    await cookies.saveInteraction(ix);
+    return sendPage(reply, 400, mfaPage({ ix: ix.id, csrf: ix.csrf, error: 'That code is not valid.' }), ix.req.redirectUri);
+  }
+
+  async function consent(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
+    if (body.decision === 'deny') {
+      await cookies.dropInteraction(ix);
+      return redirectError(request, reply, ix, 'access_denied', 'the user denied the request');
+    }
+    const user = await sessionUser(await cookies.loadSession(request));
+    if (body.decision !== 'allow' || !user) return advance(request, reply, client, ix);
+    await rememberConsent(w.db, user.id, client.clientId, ix.req.scopes, new Date(w.clock.now()));
+    ix.consented = true;
+    await cookies.saveInteraction(ix);
+    return advance(request, reply, client, ix);
+  }
+
+  app.get('/oauth/style.css', async (_request, reply) =>
+    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLE_CSS),
+  );
+
+  app.get(
+    '/authorize',
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'Authorization endpoint (code + PKCE S256); browser pages',
+        querystring: Type.Object({}, { additionalProperties: true }),
+      },
+    },
+    async (request, reply) => {
+      const q = request.query as Query;
+      try {
+        const { client, target } = await checkClientAndRedirect(w, q);
+        let req;
+        try {
+          req = checkAuthorizationParams(client, target, q);
+        } catch (e) {
+          if (e instanceof AuthorizeRedirectError) {
+            return redirect(request, reply, redirectTo(w, target, { error: e.error, error_description: e.description }));
+          }
+          throw e;
+        }
+        const csrf = cookies.csrfToken(request, reply);
+        const ix = await cookies.newInteraction(csrf, req, req.prompt.includes('login'));
+        return await advance(request, reply, client, ix);
+      } catch (e) {
+        if (e instanceof AuthorizePageError) return sendPage(reply, 400, errorPage(e.title, e.message));
+        throw e;
+      }
+    },
+  );
+
+  app.post(
+    '/authorize',
+    { schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody } },
+    async (request, reply) => {
+      const body = request.body as FormBody;
+      const ix = await cookies.loadInteraction(body.interaction);
+      // CSRF: a post must carry the token of an interaction this browser started (cookie-bound).
+      if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
+        return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
+      }
+      const client = await w.clients.find(ix.req.clientId);
+      if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
+      if (body.action === 'login') return login(request, reply, client, ix, body);
+      if (body.action === 'mfa') return verifyMfa(request, reply, client, ix, body);
+      if (body.action === 'consent') return consent(request, reply, client, ix, body);
+      return advance(request, reply, client, ix);
+    },
+  );
+}

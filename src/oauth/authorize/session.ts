@@ -1,0 +1,123 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Warden } from '../../warden.js';
+
+/** A browser sign-in at the authorization server; lets the next authorization request skip the login page. */
+export interface LoginSession {
+  userId: string;
+  /** Epoch ms of the password (and MFA) check: the id_token's auth_time. */
+  authTime: number;
+  amr: string[];
+}
+
+/** A validated authorization request, kept server-side while the user signs in and consents. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  state: string | undefined;
+  nonce: string | undefined;
+  codeChallenge: string;
+  prompt: string[];
+}
+
+export interface Interaction {
+  id: string;
+  /** Bound to the browser's CSRF cookie: every form post must carry it. */
+  csrf: string;
+  req: AuthorizationRequest;
+  /** prompt=login: the existing session is not enough. Cleared once the user signs in here. */
+  forceLogin: boolean;
+  /** Password checked, second factor still due. */
+  pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
+  consented?: boolean;
+}
+
+const SESSION_TTL_MS = 8 * 3600_000;
+const INTERACTION_TTL_MS = 10 * 60_000;
+const CSRF_TTL_S = 3600;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+const random = () => randomBytes(32).toString('base64url');
+
+/**
+ * Cookie names and attributes. Over https the `__Host-` prefix pins the cookie to this host and path /
+ * with Secure (no subdomain can plant one). The login session is SameSite=Lax so it rides along on the
+ * top-level redirect from the client to /authorize; the CSRF cookie is only needed by our own forms.
+ */
+export class BrowserCookies {
+  readonly secure: boolean;
+  readonly sessionName: string;
+  readonly csrfName: string;
+
+  constructor(private readonly w: Warden) {
+    this.secure = w.config.issuer.startsWith('https://');
+    const prefix = this.secure ? '__Host-' : '';
+    this.sessionName = `${prefix}warden_session`;
+    this.csrfName = `${prefix}warden_csrf`;
+  }
+
+  private opts(maxAgeS: number, sameSite: 'lax' | 'strict') {
+    return { path: '/', httpOnly: true, secure: this.secure, sameSite, maxAge: maxAgeS } as const;
+  }
+
+  /** The browser's CSRF secret, created when absent (one per browser, so two tabs do not fight). */
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    const existing = request.cookies[this.csrfName];
+    const token = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : random();
+    reply.setCookie(this.csrfName, token, this.opts(CSRF_TTL_S, 'strict'));
+    return token;
+  }
+
+  /** Form token, cookie and interaction must all agree (synchroniser token bound to a cookie). */
+  csrfValid(request: FastifyRequest, ix: Interaction, formToken: string | undefined): boolean {
+    const cookie = request.cookies[this.csrfName];
+    if (!cookie || !formToken) return false;
+    const a = Buffer.from(formToken);
+    const b = Buffer.from(ix.csrf);
+    const c = Buffer.from(cookie);
+    return a.length === b.length && b.length === c.length && timingSafeEqual(a, b) && timingSafeEqual(b, c);
+  }
+
+  async loadSession(request: FastifyRequest): Promise<LoginSession | undefined> {
+    const id = request.cookies[this.sessionName];
+    if (!id || id.length > 100) return undefined;
+    const raw = await this.w.state.get(`authz:session:${sha256(id)}`);
+    if (!raw) return undefined;
+    const s = JSON.parse(raw) as LoginSession;
+    return this.w.clock.now() - s.authTime < SESSION_TTL_MS ? s : undefined;
+  }
+
+  /** A new id on every sign-in (no session fixation); only its hash is stored. */
+  async startSession(reply: FastifyReply, s: LoginSession): Promise<void> {
+    const id = random();
+    await this.w.state.set(`authz:session:${sha256(id)}`, JSON.stringify(s), SESSION_TTL_MS);
+    reply.setCookie(this.sessionName, id, this.opts(SESSION_TTL_MS / 1000, 'lax'));
+  }
+
+  async endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const id = request.cookies[this.sessionName];
+    if (id) await this.w.state.delete(`authz:session:${sha256(id)}`);
+    reply.clearCookie(this.sessionName, { path: '/', secure: this.secure });
+  }
+
+  async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean): Promise<Interaction> {
+    const ix: Interaction = { id: random(), csrf, req, forceLogin };
+    await this.saveInteraction(ix);
+    return ix;
+  }
+
+  async saveInteraction(ix: Interaction): Promise<void> {
+    await this.w.state.set(`authz:ix:${ix.id}`, JSON.stringify(ix), INTERACTION_TTL_MS);
+  }
+
+  async loadInteraction(id: string | undefined): Promise<Interaction | undefined> {
+    if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+    const raw = await this.w.state.get(`authz:ix:${id}`);
+    return raw ? (JSON.parse(raw) as Interaction) : undefined;
+  }
+
+  async dropInteraction(ix: Interaction): Promise<void> {
+    await this.w.state.delete(`authz:ix:${ix.id}`);
+  }
+}

@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../../access/guards.js';
+import { requestContext } from '../../audit/request-context.js';
+import { Problem } from '../../users/routes.js';
+import { ClientIdParams, ClientList, ClientListQuery, ClientMetadata, ClientOut, ClientWithSecret } from './schemas.js';
+
+/** /admin/clients: the RFC 7591 metadata in, client_id and (once) client_secret out. */
+export async function adminClientRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const w = app.warden;
+  const security = [{ bearer: [] }];
+
+  app.post(
+    '/admin/clients',
+    {
+      preHandler: requirePermission('clients:create'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'Register an OAuth client (RFC 7591 metadata)', security, body: ClientMetadata, response: { 201: ClientWithSecret, 422: Problem } },
+    },
+    async (request, reply) => {
+      const { client, secret } = await w.clients.create(request.body, requestContext(request));
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ ...client, ...(secret ? { client_secret: secret, client_secret_expires_at: 0 } : {}) });
+    },
+  );
+
+  app.get(
+    '/admin/clients',
+    {
+      preHandler: requirePermission('clients:list'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'List OAuth clients', security, querystring: ClientListQuery, response: { 200: ClientList } },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return w.clients.list(request.query);
+    },
+  );
+
+  app.get(
+    '/admin/clients/:id',
+    {
+      preHandler: requirePermission('clients:list'),
+      config: { admin: true },
+      schema: { tags: ['admin'], security, params: ClientIdParams, response: { 200: ClientOut, 404: Problem } },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return w.clients.get(request.params.id);
+    },
+  );
+
+  app.post(
+    '/admin/clients/:id/rotate-secret',
+    {
+      preHandler: requirePermission('clients:rotate'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'New client secret (shown once); the old one stops working', security, params: ClientIdParams, response: { 200: ClientWithSecret, 404: Problem, 422: Problem } },
+    },
+    async (request, reply) => {
+      const { client, secret } = await w.clients.rotateSecret(request.params.id, requestContext(request));
+      reply.header('cache-control', 'no-store');
+      return { ...client, client_secret: secret, client_secret_expires_at: 0 };
+    },
+  );
+
+  app.delete(
+    '/admin/clients/:id',
+    {
+      preHandler: requirePermission('clients:delete'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'Delete a client, its refresh tokens and consents', security, params: ClientIdParams, response: { 204: Type.Null(), 404: Problem } },
+    },
+    async (request, reply) => {
+      await w.clients.delete(request.params.id, requestContext(request));
+      return reply.code(204).send(null);
+    },
+  );
+}

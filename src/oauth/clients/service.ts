@@ -1,0 +1,201 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AuditLog, RequestContext } from '../../audit/audit-log.js';
+import type { Clock } from '../../clock.js';
+import { notFound, unprocessable, type FieldError } from '../../http/errors.js';
+import type { Db } from '../../storage/database.js';
+import type { StateStore } from '../../storage/state/store.js';
+import { ALL_SCOPES, parseScope } from '../scopes.js';
+import { redirectUriProblem } from './redirect-uri.js';
+import { deleteClient, findClient, insertClient, listClients, setClientSecret, type ClientRow } from './repository.js';
+import type { ClientMetadata, ClientOut } from './schemas.js';
+
+const CHANNEL = 'warden:client-changed';
+
+/** A client as the token and authorization endpoints see it. */
+export interface OAuthClient {
+  clientId: string;
+  clientName: string;
+  type: 'public' | 'confidential';
+  redirectUris: readonly string[];
+  grantTypes: readonly string[];
+  scope: readonly string[];
+  tokenEndpointAuthMethod: string;
+  firstParty: boolean;
+  secretHash: Buffer | undefined;
+}
+
+function toClient(row: ClientRow): OAuthClient {
+  return {
+    clientId: row.clientId,
+    clientName: row.clientName,
+    type: row.type,
+    redirectUris: row.redirectUris,
+    grantTypes: row.grantTypes,
+    scope: parseScope(row.scope),
+    tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
+    firstParty: row.firstParty,
+    secretHash: row.secretHash ? Buffer.from(row.secretHash, 'base64url') : undefined,
+  };
+}
+
+export function toClientOut(row: ClientRow): ClientOut {
+  return {
+    client_id: row.clientId,
+    client_name: row.clientName,
+    redirect_uris: row.redirectUris,
+    grant_types: row.grantTypes,
+    response_types: row.responseTypes,
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod,
+    scope: row.scope,
+    first_party: row.firstParty,
+    client_type: row.type,
+    client_id_issued_at: Math.floor(row.createdAt.getTime() / 1000),
+    secret_rotated_at: row.secretRotatedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Client secrets are 256 random bits, so a fast hash is the right storage (a slow password hash adds
+ * nothing against brute force at that entropy, and would cap /introspect at a few hundred calls a second).
+ */
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+const newSecret = () => `wcs_${randomBytes(32).toString('base64url')}`;
+// Letters, digits and '-' only: fits the pagination cursor and needs no escaping in Basic auth.
+const newClientId = () => `wc-${randomBytes(16).toString('hex')}`;
+
+/**
+ * The OAuth client registry. Clients are read on every token, revoke and introspect call, so they are
+ * kept in memory for a short while; any change is published so every instance drops its copy at once.
+ */
+export class ClientsService {
+  private readonly cache = new Map<string, { client: OAuthClient | undefined; at: number }>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly state: StateStore,
+    private readonly audit: AuditLog,
+    private readonly cacheMs = 30_000,
+  ) {
+    state.subscribe(CHANNEL, (id) => this.cache.delete(id));
+  }
+
+  private async changed(clientId: string) {
+    this.cache.delete(clientId);
+    await this.state.publish(CHANNEL, clientId);
+  }
+
+  /** The client, from the short cache. */
+  async find(clientId: string): Promise<OAuthClient | undefined> {
+    const hit = this.cache.get(clientId);
+    const now = this.clock.now();
+    if (hit && now - hit.at < this.cacheMs) return hit.client;
+    const row = await findClient(this.db, clientId);
+    const client = row ? toClient(row) : undefined;
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(clientId, { client, at: now });
+    return client;
+  }
+
+  /** Constant-time check of a presented secret against the stored hash. */
+  secretMatches(client: OAuthClient, secret: string): boolean {
+    if (!client.secretHash) return false;
+    return timingSafeEqual(hashSecret(secret), client.secretHash);
+  }
+
+  /** Validate RFC 7591 metadata and register the client; the secret is returned here and never again. */
+  async create(meta: ClientMetadata, ctx: RequestContext): Promise<{ client: ClientOut; secret: string | undefined }> {
+    const authMethod = meta.token_endpoint_auth_method ?? 'client_secret_basic';
+    const type = authMethod === 'none' ? 'public' : 'confidential';
+    const grantTypes = [...new Set(meta.grant_types ?? ['authorization_code', 'refresh_token'])];
+    const redirectUris = [...new Set(meta.redirect_uris ?? [])];
+    const firstParty = meta.first_party ?? false;
+    const errors: FieldError[] = [];
+    redirectUris.forEach((uri, i) => {
+      const problem = redirectUriProblem(uri);
+      if (problem) errors.push({ field: `redirect_uris.${i}`, message: problem });
+    });
+    if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+      errors.push({ field: 'redirect_uris', message: 'the authorization_code grant needs at least one redirect URI' });
+    }
+    if (grantTypes.includes('client_credentials') && type === 'public') {
+      errors.push({ field: 'grant_types', message: 'client_credentials needs a confidential client (a secret)' });
+    }
+    if (grantTypes.includes('password') && !firstParty) {
+      errors.push({ field: 'grant_types', message: 'the password grant is only for first-party clients' });
+    }
+    const responseTypes = meta.response_types ?? (grantTypes.includes('authorization_code') ? ['code'] : []);
+    if (responseTypes.includes('code') !== grantTypes.includes('authorization_code')) {
+      errors.push({ field: 'response_types', message: 'response_types "code" goes with the authorization_code grant (RFC 7591 §2.1)' });
+    }
+    const scopes = meta.scope === undefined ? ALL_SCOPES : parseScope(meta.scope);
+    const unknown = scopes.filter((s) => !(ALL_SCOPES as string[]).includes(s));
+    if (unknown.length) errors.push({ field: 'scope', message: `unknown scope: ${unknown.join(' ')}` });
+    if (errors.length) {
+      const code = errors.some((e) => e.field.startsWith('redirect_uris')) ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+      throw unprocessable(code, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    }
+    const secret = type === 'confidential' ? newSecret() : undefined;
+    const now = new Date(this.clock.now());
+    const row = await this.db.transaction(async (tx) => {
+      const r = await insertClient(tx, {
+        clientId: newClientId(),
+        clientName: meta.client_name,
+        type,
+        secretHash: secret ? hashSecret(secret).toString('base64url') : null,
+        redirectUris,
+        grantTypes,
+        responseTypes,
+        tokenEndpointAuthMethod: authMethod,
+        scope: scopes.join(' '),
+        firstParty,
+        createdAt: now,
+      });
+      await this.audit.record(
+        tx,
+        { type: 'client.created', subjectId: r.clientId, details: { client_name: r.clientName, type, grant_types: grantTypes, first_party: firstParty } },
+        ctx,
+      );
+      return r;
+    });
+    return { client: toClientOut(row), secret };
+  }
+
+  async get(clientId: string): Promise<ClientOut> {
+    const row = await findClient(this.db, clientId);
+    if (!row) throw notFound('no such client');
+    return toClientOut(row);
+  }
+
+  async list(q: { limit: number; cursor?: string | undefined }) {
+    const page = await listClients(this.db, q);
+    return { items: page.items.map(toClientOut), next_cursor: page.nextCursor };
+  }
+
+  /** A new secret replaces the old one at once (the old stops working); shown once. */
+  async rotateSecret(clientId: string, ctx: RequestContext): Promise<{ client: ClientOut; secret: string }> {
+    const existing = await findClient(this.db, clientId);
+    if (!existing) throw notFound('no such client');
+    if (existing.type !== 'confidential') throw unprocessable('public_client', 'a public client has no secret', [{ field: 'id', message: 'is a public client' }]);
+    const secret = newSecret();
+    const row = await this.db.transaction(async (tx) => {
+      const r = await setClientSecret(tx, clientId, hashSecret(secret).toString('base64url'), new Date(this.clock.now()));
+      await this.audit.record(tx, { type: 'client.secret_rotated', subjectId: clientId }, ctx);
+      return r!;
+    });
+    await this.changed(clientId);
+    return { client: toClientOut(row), secret };
+  }
+
+  async delete(clientId: string, ctx: RequestContext): Promise<void> {
+    const gone = await this.db.transaction(async (tx) => {
+      const ok = await deleteClient(tx, clientId);
+      if (ok) await this.audit.record(tx, { type: 'client.deleted', subjectId: clientId }, ctx);
+      return ok;
+    });
+    if (!gone) throw notFound('no such client');
+    await this.changed(clientId);
+  }
+}

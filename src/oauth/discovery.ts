@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Warden } from '../warden.js';
+import { CLAIMS_SUPPORTED } from './claims.js';
+import { grants } from './token-endpoint.js';
+import { ALL_SCOPES } from './scopes.js';
+
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
+
+/** RFC 8414 / OIDC Discovery 1.0 metadata. Built per request: grants registered later appear too. */
+export function serverMetadata(w: Warden) {
+  const iss = w.config.issuer;
+  const grantTypes = [...grants.keys()].filter((g) => g !== 'password' || w.config.PASSWORD_GRANT === 'enabled');
+  return {
+    issuer: iss,
+    authorization_endpoint: `${iss}/authorize`,
+    token_endpoint: `${iss}/token`,
+    userinfo_endpoint: `${iss}/userinfo`,
+    jwks_uri: `${iss}/.well-known/jwks.json`,
+    revocation_endpoint: `${iss}/revoke`,
+    introspection_endpoint: `${iss}/introspect`,
+    scopes_supported: ALL_SCOPES,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: grantTypes,
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    id_token_signing_alg_values_supported: [w.keys.algorithm],
+    subject_types_supported: ['public'],
+    claims_supported: CLAIMS_SUPPORTED,
+    prompt_values_supported: ['none', 'login', 'consent'],
+    // RFC 9207: the authorization response carries iss, so a client can tell which server answered (mix-up attacks).
+    authorization_response_iss_parameter_supported: true,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+  };
+}
+
+export async function discoveryRoutes(app: FastifyInstance) {
+  const w = app.warden;
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    app.get(path, async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return serverMetadata(w);
+    });
+  }
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Short: a rotation publishes a new key that resource servers must see within a minute.
+    reply.header('cache-control', 'public, max-age=60');
+    return w.keys.jwks();
+  });
+}

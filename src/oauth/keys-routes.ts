@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../access/guards.js';
+import type { RequestContext } from '../audit/audit-log.js';
+import { requestContext } from '../audit/request-context.js';
+import { ProblemError } from '../http/errors.js';
+import type { Warden } from '../warden.js';
+
+const KeyInfo = Type.Object({
+  kid: Type.String(),
+  alg: Type.String(),
+  state: Type.String(),
+  created_at: Type.String(),
+  retiring_at: Type.Union([Type.String(), Type.Null()]),
+  retired_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Rotate, auditing key.rotated; the old key keeps verifying (and stays in the JWKS) until its tokens expire. */
+export async function rotateSigningKey(w: Warden, ctx: RequestContext, reason: 'manual' | 'scheduled'): Promise<string> {
+  return w.keys.rotate({
+    onRotated: async (kid, previous) => {
+      await w.audit.record(w.db, { type: 'key.rotated', details: { kid, previous, reason } }, ctx);
+    },
+  });
+}
+
+/**
+ * The key timer: retire keys whose tokens have all expired, and rotate when KEY_ROTATION_DAYS is due.
+ * Verified-token cache is dropped after a retirement so no cached verification outlives its key.
+ */
+export async function maintainSigningKeys(w: Warden): Promise<{ retired: number; rotated: string | undefined }> {
+  if (w.keys.algorithm === 'HS256') return { retired: 0, rotated: undefined };
+  const retired = await w.keys.retireExpired();
+  if (retired) w.accessTokens.clearCache();
+  let rotated: string | undefined;
+  if (w.config.KEY_ROTATION_DAYS > 0) {
+    const keys = await w.keys.list();
+    const newest = Math.max(0, ...keys.filter((k) => k.state === 'active').map((k) => Date.parse(k.created_at)));
+    if (w.clock.now() - newest >= w.config.KEY_ROTATION_DAYS * 86400_000) {
+      rotated = await rotateSigningKey(w, { actorId: 'system' }, 'scheduled');
+    }
+  }
+  return { retired, rotated };
+}
+
+export async function adminKeyRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const w = app.warden;
+  const security = [{ bearer: [] }];
+  app.get(
+    '/admin/keys',
+    {
+      preHandler: requirePermission('keys:list'),
+      config: { admin: true },
+      schema: {
+        tags: ['admin'],
+        summary: 'Signing keys',
+        security,
+        response: { 200: Type.Object({ items: Type.Array(KeyInfo), next_cursor: Type.Null() }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return { items: (await w.keys.list()).reverse(), next_cursor: null };
+    },
+  );
+  app.post(
+    '/admin/keys/rotate',
+    {
+      preHandler: requirePermission('keys:rotate'),
+      config: { admin: true },
+      schema: { tags: ['admin'], summary: 'Rotate the signing key now', security, response: { 201: KeyInfo } },
+    },
+    async (request, reply) => {
+      if (w.keys.algorithm === 'HS256') {
+        throw new ProblemError(409, 'shared_secret', 'JWT_ALGORITHM=HS256 signs with SECRET_KEY; there is no key to rotate (change SECRET_KEY instead)');
+      }
+      const kid = await rotateSigningKey(w, requestContext(request), 'manual');
+      const info = (await w.keys.list()).find((k) => k.kid === kid)!;
+      return reply.code(201).send(info);
+    },
+  );
+}

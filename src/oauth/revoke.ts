@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requestContext } from '../audit/request-context.js';
+import { TokenError } from '../tokens/jwt.js';
+import { findRefreshToken, revokeFamily } from '../tokens/refresh-token.js';
+import type { Warden } from '../warden.js';
+import { authenticateClient } from './client-auth.js';
+import { looksLikeJwt, OAuthErrorBody, requireForm, TokenActionBody } from './endpoint-body.js';
+import type { TokenClient, TokenParams } from './grant.js';
+import type { RequestContext } from '../audit/audit-log.js';
+
+/** A token may be revoked by the client it was issued to (RFC 7009 §2.1); anonymous first-party tokens by anyone holding them. */
+const sameClient = (tokenClient: string | null | undefined, client: TokenClient | undefined) => (tokenClient ?? null) === (client?.clientId ?? null);
+
+async function revokeRefresh(w: Warden, token: string, client: TokenClient | undefined, ctx: RequestContext): Promise<boolean> {
+  const row = await findRefreshToken(w.db, token);
+  if (!row) return false;
+  if (!sameClient(row.clientId, client)) return true;
+  await w.db.transaction(async (tx) => {
+    // The whole family: a refresh token stands for the session, and its rotated successors with it.
+    const n = await revokeFamily(tx, row.familyId, new Date(w.clock.now()));
+    await w.audit.record(tx, { type: 'token.revoked', subjectId: row.userId, details: { token_type: 'refresh_token', client_id: row.clientId, refresh_tokens_revoked: n } }, ctx);
+  });
+  return true;
+}
+
+async function revokeAccess(w: Warden, token: string, client: TokenClient | undefined, ctx: RequestContext): Promise<boolean> {
+  let claims;
+  try {
+    claims = await w.accessTokens.verify(token);
+  } catch (e) {
+    if (e instanceof TokenError) return false;
+    throw e;
+  }
+  if (!sameClient(claims.client_id, client)) return true;
+  await w.revocations.revoke(claims.jti, claims.exp * 1000);
+  await w.audit.record(w.db, { type: 'token.revoked', subjectId: claims.sub, details: { token_type: 'access_token', client_id: claims.client_id ?? null } }, ctx);
+  return true;
+}
+
+/**
+ * RFC 7009 token revocation. Always 200 for a token that is unknown, expired or another client's
+ * (§2.2: the answer must not tell a caller which tokens exist). The hint only chooses what to try first.
+ */
+export async function revokeRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const w = app.warden;
+  app.post(
+    '/revoke',
+    {
+      config: { oauth: true, rateLimitGroup: 'token' },
+      schema: {
+        tags: ['oauth'],
+        summary: 'RFC 7009 token revocation (form-encoded)',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: TokenActionBody,
+        response: { 200: Type.Null(), 400: OAuthErrorBody, 401: OAuthErrorBody },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      requireForm(request);
+      const params = request.body as TokenParams;
+      const client = await authenticateClient(request, params, w);
+      const ctx = requestContext(request);
+      const token = request.body.token;
+      const refreshFirst = request.body.token_type_hint === 'refresh_token' || !looksLikeJwt(token);
+      const order = refreshFirst ? [revokeRefresh, revokeAccess] : [revokeAccess, revokeRefresh];
+      for (const attempt of order) {
+        if (await attempt(w, token, client, ctx)) break;
+      }
+      return reply.code(200).send(null);
+    },
+  );
+}
