@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { after } from 'node:test';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { ManualClock, type Clock } from '../../src/clock.js';
@@ -23,6 +24,14 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 
 let shared: Promise<Database> | undefined;
 
+// Registered when this module loads, so it belongs to the file's root test and runs after all of its
+// tests: PGlite keeps a timer alive, and the process must exit when the file is done.
+let dispose: (() => Promise<void>) | undefined;
+after(async () => {
+  if (shared) await (await shared).close();
+  await dispose?.();
+});
+
 /**
  * One database per test process, copied from the run's migrated template (PGlite dump or PostgreSQL
  * template database). Tests in a file run one after another and reset it between apps.
@@ -39,14 +48,12 @@ export function testDatabase(): Promise<Database> {
       await admin.end();
       const db = await openDatabase({ databaseUrl: withDatabase(pgUrl, name), poolSize: 5, allowExitOnIdle: true });
       if (!template) await db.migrate();
-      // Idle pool connections do not keep the process alive; when it is about to exit, drop the copy.
-      process.once('beforeExit', async () => {
-        await db.close();
+      dispose = async () => {
         const a = new pg.Client({ connectionString: pgUrl });
         await a.connect();
         await a.query(`drop database if exists ${name} with (force)`);
         await a.end();
-      });
+      };
       return db;
     }
     const file = process.env.WARDEN_TEST_PGLITE_TEMPLATE;
