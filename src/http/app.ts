@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config/load.js';
 import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
+import { validatorCompiler } from './validation.js';
 import { installRequestLogging, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
 import { securityHeadersPlugin } from './security-headers.js';
@@ -17,9 +18,10 @@ import { itemRoutes } from '../items/routes.js';
 import { tokenRoutes } from '../oauth/token-endpoint.js';
 import { oauthServer } from '../oauth/plugin.js';
 import { exampleRoutes } from '../access/example-routes.js';
-import { auditPlugin } from '../audit/plugin.js';
 import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
+import { auditPlugin } from '../audit/plugin.js';
+import { docsPlugin } from './docs.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -55,15 +57,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     connectionTimeout: config.REQUEST_TIMEOUT_MS * 2,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
-    ajv: {
-      customOptions: {
-        // Unknown fields are refused (422), never silently dropped: mass assignment must be visible.
-        removeAdditional: false,
-        allErrors: false,
-        coerceTypes: 'array',
-        useDefaults: true,
-      },
-    },
     ...opts.serverOptions,
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
@@ -73,6 +66,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorateRequest('auth', undefined);
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
 
+  app.setValidatorCompiler(validatorCompiler());
   installErrorHandler(app);
   installRequestLogging(app);
   // The first hooks of every request (404s, errors and 429s included): headers, then CORS (so a 429
@@ -82,6 +76,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(rateLimitPlugin);
   await app.register(metricsRoutes);
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT });
+  // Before every route: @fastify/swagger collects the routes as they are added.
+  if (config.DOCS === 'enabled') await app.register(docsPlugin);
   // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
   await app.register(auditPlugin);
 
