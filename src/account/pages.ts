@@ -19,22 +19,24 @@ function send(reply: FastifyReply, status: number, title: string, body: SafeHtml
     .header('content-type', 'text/html; charset=utf-8')
     .header('content-security-policy', PAGE_CSP)
     .header('cache-control', 'no-store')
-    // The URL carries the token: never pass it on to another site.
-    .header('referrer-policy', 'no-referrer')
+    // The URL carries the token: never pass it on to another site. (Not no-referrer: with it, browsers
+    // send "Origin: null" on the form post, which the same-origin check must refuse.)
+    .header('referrer-policy', 'same-origin')
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')
     .send(page(`${title} · Warden`, html`<main><h1>${title}</h1>${body}</main>`));
 }
 
 /**
- * Cross-site form posts are refused (CSRF): the browser's Sec-Fetch-Site must say same-origin (or
- * none: typed by the user), and an Origin header must be this server's. The token in the form is
- * what authorises the change; this stops another site from driving a victim's browser with a token
- * the attacker chose (e.g. resetting the victim into the attacker's account).
+ * Cross-site form posts are refused (CSRF). Browsers that send Fetch Metadata are trusted on it
+ * (Sec-Fetch-Site cannot be set by a page): same-origin, or none (typed by the user). Older ones must
+ * send this server's Origin, or none at all (non-browser clients). The token in the form is what
+ * authorises the change; this stops another site from driving a victim's browser with a token the
+ * attacker chose (e.g. resetting the victim into an account the attacker controls).
  */
 export function sameOriginForm(request: FastifyRequest, config: Config): boolean {
   const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return false;
+  if (typeof site === 'string') return site === 'same-origin' || site === 'none';
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   const allowed = new Set([new URL(config.publicUrl).origin, new URL(config.issuer).origin, `${request.protocol}://${request.host}`]);

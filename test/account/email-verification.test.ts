@@ -43,7 +43,7 @@ describe('e-mail verification over a real SMTP server', () => {
       assert.equal(page.statusCode, 200);
       assert.match(page.headers['content-type'] as string, /text\/html/);
       assert.match(page.headers['content-security-policy'] as string, /default-src 'none'/);
-      assert.equal(page.headers['referrer-policy'], 'no-referrer');
+      assert.equal(page.headers['referrer-policy'], 'same-origin');
       assert.match(page.body, /<form method="post" action="\/email\/verify\/form">/);
       assert.doesNotMatch(page.body, /<script/);
     }

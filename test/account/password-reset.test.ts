@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { and, eq } from 'drizzle-orm';
+import { chromium } from 'playwright-core';
+import { auditEvents } from '../../src/storage/schema.js';
+import { bearer, createTestApp, form, passwordLogin, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
+import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
+
+const NEW_PASSWORD = 'a brand new passphrase, fresh';
+const CHROMIUM = '/usr/bin/chromium';
+
+async function forgot(t: TestApp, email: string) {
+  return t.app.inject({ method: 'POST', url: '/password/forgot', payload: { email } });
+}
+
+async function refresh(t: TestApp, refreshToken: string) {
+  return t.app.inject({ method: 'POST', url: '/token', ...form({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
+}
+
+/** Register, then swallow the verification mail so the next mail for the address is the reset one. */
+async function userWithMailbox(t: TestApp, smtp: SmtpHarness, name: string) {
+  const u = await registerUser(t.app, name);
+  await smtp.next(u.email);
+  return u;
+}
+
+describe('password reset over a real SMTP server', () => {
+  let smtp: SmtpHarness;
+  let t: TestApp;
+  before(async () => {
+    smtp = await startSmtp();
+  });
+  after(() => smtp.close());
+  beforeEach(async () => {
+    await t?.close();
+    t = await createTestApp({ env: { SMTP_URL: smtp.url, PUBLIC_URL: 'https://id.example.com' } });
+  });
+  after(() => t?.close());
+
+  it('forgot → mail → reset via the API: old password fails, new works, token single use, every session ends', async () => {
+    const bob = await userWithMailbox(t, smtp, 'bob');
+    const sessionA = await tokensFor(t.app, 'bob');
+    const sessionB = await tokensFor(t.app, 'bob');
+    t.clock.advance(1000);
+
+    const res = await forgot(t, 'BOB@example.com');
+    assert.equal(res.statusCode, 202);
+    const mail = await smtp.next('bob@example.com');
+    assert.match(mail.subject, /Reset your password/);
+    const { token, link } = tokenFrom(mail, '/password/reset');
+    assert.ok(link.startsWith('https://id.example.com/password/reset?token=wpr_'));
+
+    // The policy applies, and a refused password does not use the token up.
+    const weak = await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token, new_password: 'short' } });
+    assert.equal(weak.statusCode, 422);
+    assert.equal(weak.json().code, 'weak_password');
+
+    const ok = await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token, new_password: NEW_PASSWORD } });
+    assert.equal(ok.statusCode, 204);
+    // Tokens issued in the very millisecond sessions ended are refused too; the next one is fine.
+    t.clock.advance(1);
+
+    assert.equal((await passwordLogin(t.app, 'bob', STRONG_PASSWORD)).statusCode, 400);
+    assert.equal((await passwordLogin(t.app, 'bob', NEW_PASSWORD)).statusCode, 200);
+
+    const twice = await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token, new_password: 'yet another passphrase here' } });
+    assert.equal(twice.statusCode, 400);
+    assert.equal(twice.json().code, 'invalid_reset_token');
+
+    for (const s of [sessionA, sessionB]) {
+      const r = await refresh(t, s.refresh_token);
+      assert.equal(r.statusCode, 400, 'old refresh tokens are dead');
+      assert.equal(r.json().error, 'invalid_grant');
+      const me = await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer(s.access_token) });
+      assert.equal(me.statusCode, 401, 'old access tokens are refused');
+    }
+
+    const audit = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, bob.id), eq(auditEvents.type, 'password.reset')));
+    assert.equal(audit.length, 1);
+    assert.doesNotMatch(JSON.stringify(audit), /wpr_/);
+    // Following the mailed link proved the mailbox.
+    const me = await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer((await tokensFor(t.app, 'bob', NEW_PASSWORD)).access_token) });
+    assert.equal(me.statusCode, 200, me.body);
+    assert.equal(me.json().email_verified, true);
+  });
+
+  it('an unknown address gets the identical answer, and no mail', async () => {
+    await userWithMailbox(t, smtp, 'carol');
+    const known = await forgot(t, 'carol@example.com');
+    const unknown = await forgot(t, 'nobody@example.com');
+    assert.equal(known.statusCode, 202);
+    assert.equal(unknown.statusCode, 202);
+    assert.equal(known.body, unknown.body);
+    const strip = (h: Record<string, unknown>) => {
+      const { 'x-request-id': _r, date: _d, ...rest } = h;
+      return rest;
+    };
+    assert.deepEqual(strip(known.headers), strip(unknown.headers));
+    await smtp.next('carol@example.com');
+    await t.warden.account.reset.idle();
+    await t.warden.mailer.flush();
+    assert.ok(!smtp.received.some((m) => m.to.includes('nobody@example.com')));
+    const requested = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'password.reset_requested'));
+    assert.deepEqual(requested.map((e) => e.details.sent).sort(), [false, true]);
+  });
+
+  it('answers before any lookup or mail: a stalled SMTP server does not slow it, known or unknown', async () => {
+    const slow = await startSmtp({ delayMs: 1000 });
+    const t2 = await createTestApp({ env: { SMTP_URL: slow.url } });
+    try {
+      await registerUser(t2.app, 'dana');
+      const times: Record<string, number[]> = { known: [], unknown: [] };
+      for (let i = 0; i < 2; i++) {
+        for (const [kind, email] of [['known', 'dana@example.com'], ['unknown', `ghost${i}@example.com`]] as const) {
+          const start = performance.now();
+          const res = await forgot(t2, email);
+          times[kind]!.push(performance.now() - start);
+          assert.equal(res.statusCode, 202);
+        }
+      }
+      const worst = Math.max(...times.known!, ...times.unknown!);
+      assert.ok(worst < 500, `forgot answered in ${worst.toFixed(0)} ms although SMTP takes 1000 ms`);
+    } finally {
+      await t2.close();
+      await slow.close();
+    }
+  });
+
+  it('a newer request invalidates the older link', async () => {
+    await userWithMailbox(t, smtp, 'erin');
+    await forgot(t, 'erin@example.com');
+    const first = tokenFrom(await smtp.next('erin@example.com'), '/password/reset').token;
+    await forgot(t, 'erin@example.com');
+    const second = tokenFrom(await smtp.next('erin@example.com'), '/password/reset').token;
+    assert.notEqual(first, second);
+    assert.equal((await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token: first, new_password: NEW_PASSWORD } })).statusCode, 400);
+    assert.equal((await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token: second, new_password: NEW_PASSWORD } })).statusCode, 204);
+  });
+
+  it('an expired link fails (injected clock)', async () => {
+    await userWithMailbox(t, smtp, 'fred');
+    await forgot(t, 'fred@example.com');
+    const { token } = tokenFrom(await smtp.next('fred@example.com'), '/password/reset');
+    t.clock.advance(30 * 60_000 + 1000);
+    const res = await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token, new_password: NEW_PASSWORD } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'invalid_reset_token');
+    const page = await t.app.inject({ method: 'GET', url: `/password/reset?token=${token}` });
+    assert.equal(page.statusCode, 400);
+    assert.doesNotMatch(page.body, /<form/);
+  });
+
+  it('mails at most three links per address per 15 minutes (the answer stays the same)', async () => {
+    await userWithMailbox(t, smtp, 'gail');
+    for (let i = 0; i < 5; i++) assert.equal((await forgot(t, 'gail@example.com')).statusCode, 202);
+    await t.warden.account.reset.idle();
+    await t.warden.mailer.flush();
+    assert.equal(smtp.received.filter((m) => m.to.includes('gail@example.com') && /Reset/.test(m.subject)).length, 3);
+  });
+
+  it('the reset page escapes what it shows and refuses cross-site form posts', async () => {
+    const evil = await t.app.inject({ method: 'GET', url: `/password/reset?token=${encodeURIComponent('"><script>alert(1)</script>')}` });
+    assert.equal(evil.statusCode, 400);
+    assert.doesNotMatch(evil.body, /<script>/);
+    await userWithMailbox(t, smtp, 'hank');
+    await forgot(t, 'hank@example.com');
+    const { token } = tokenFrom(await smtp.next('hank@example.com'), '/password/reset');
+    const page = await t.app.inject({ method: 'GET', url: `/password/reset?token=${token}` });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-security-policy'] as string, /form-action 'self'/);
+    assert.equal(page.headers['cache-control'], 'no-store');
+    assert.equal(page.headers['referrer-policy'], 'same-origin');
+    const body = { token, new_password: NEW_PASSWORD, confirm_password: NEW_PASSWORD };
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }]) {
+      const res = await t.app.inject({ method: 'POST', url: '/password/reset/form', payload: new URLSearchParams(body).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+      assert.equal(res.statusCode, 403);
+    }
+    assert.equal((await passwordLogin(t.app, 'hank', STRONG_PASSWORD)).statusCode, 200, 'the refused posts changed nothing');
+  });
+});
+
+describe('password reset in headless Chromium, without JavaScript', () => {
+  const browserSkip = requireService(existsSync(CHROMIUM), 'chromium at /usr/bin/chromium');
+  let smtp: SmtpHarness;
+  let t: TestApp;
+  let base: string;
+  before(async () => {
+    smtp = await startSmtp();
+    t = await createTestApp({ env: { SMTP_URL: smtp.url } });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  it('forgot → mail → the mailed link → form → new password works, old does not, link dead', browserSkip, async () => {
+    const ivy = await userWithMailbox(t, smtp, 'ivy');
+    const session = await tokensFor(t.app, 'ivy');
+    t.clock.advance(1000);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      const page = await context.newPage();
+      // The forgot form too: a person who only has a browser can do the whole flow.
+      await page.goto(`${base}/password/forgot`);
+      await page.fill('#email', ivy.email);
+      await page.click('button[type=submit]');
+      assert.match(await page.textContent('main') ?? '', /If an account uses this address/);
+
+      const { link } = tokenFrom(await smtp.next(ivy.email), '/password/reset');
+      const url = new URL(link);
+      await page.goto(`${base}${url.pathname}${url.search}`);
+      await page.fill('#new_password', NEW_PASSWORD);
+      await page.fill('#confirm_password', 'not the same');
+      await page.click('button[type=submit]');
+      assert.match(await page.textContent('main') ?? '', /The two passwords differ/);
+
+      await page.fill('#new_password', 'short');
+      await page.fill('#confirm_password', 'short');
+      await page.click('button[type=submit]');
+      assert.match(await page.textContent('main') ?? '', /password policy/);
+
+      await page.fill('#new_password', NEW_PASSWORD);
+      await page.fill('#confirm_password', NEW_PASSWORD);
+      await page.click('button[type=submit]');
+      assert.match(await page.textContent('h1') ?? '', /Password changed/);
+
+      assert.equal((await passwordLogin(t.app, 'ivy', STRONG_PASSWORD)).statusCode, 400);
+      assert.equal((await passwordLogin(t.app, 'ivy', NEW_PASSWORD)).statusCode, 200);
+      assert.equal((await refresh(t, session.refresh_token)).statusCode, 400);
+
+      await page.goto(`${base}${url.pathname}${url.search}`);
+      assert.match(await page.textContent('main') ?? '', /invalid, already used or expired/);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+});
