@@ -1,0 +1,90 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import { SCOPES } from '../oauth/scopes.js';
+
+/**
+ * Swagger UI loads only its own files (script, style, images) from /docs/static: no inline code, so
+ * the page keeps a strict policy of its own instead of the JSON/API one (which forbids scripts).
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** Name of the OAuth2 password-flow scheme in the OpenAPI document (FastAPI's name for it). */
+export const PASSWORD_SCHEME = 'OAuth2PasswordBearer';
+
+type Security = Array<Record<string, string[]>>;
+
+/**
+ * Routes declare `security: [{ bearer: [] }]`. In the document, each such route also accepts the
+ * OAuth2 password flow, so a token obtained with Swagger UI's "Authorize" dialog (username and
+ * password posted to /token, as FastAPI's OAuth2PasswordBearer does) is sent to every protected route.
+ */
+function withPasswordFlow(security: Security | undefined): Security | undefined {
+  if (!security?.some((s) => 'bearer' in s)) return security;
+  return [{ [PASSWORD_SCHEME]: [] }, ...security];
+}
+
+/**
+ * The OpenAPI 3 document at /openapi.json, built from the routes' TypeBox schemas, and Swagger UI at
+ * /docs. Registered before the routes: @fastify/swagger collects them as they are added.
+ */
+export async function docsPlugin(app: FastifyInstance) {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Warden',
+        version: '0.1.0',
+        description: 'Identity and secure-API server. Use **Authorize** with a username and password to try the protected routes.',
+      },
+      components: {
+        securitySchemes: {
+          [PASSWORD_SCHEME]: {
+            type: 'oauth2',
+            description: 'Resource owner password flow against POST /token (no client needed)',
+            // Relative, like the absent `servers`: the UI talks to the origin it was loaded from.
+            flows: { password: { tokenUrl: '/token', refreshUrl: '/token', scopes: { ...SCOPES } } },
+          },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'an access token from POST /token' },
+        },
+      },
+    },
+    transform: ({ schema, url }) => {
+      const s = schema as (FastifySchema & { security?: Security }) | undefined;
+      if (!s?.security) return { schema: schema as FastifySchema, url };
+      return { schema: { ...s, security: withPasswordFlow(s.security) } as FastifySchema, url };
+    },
+  });
+
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_CSP,
+    uiConfig: {
+      deepLinking: false,
+      persistAuthorization: false,
+      tryItOutEnabled: false,
+      // No request to validator.swagger.io: nothing leaves for another host.
+      validatorUrl: null,
+      // The highlighter writes inline style attributes, which the CSP (rightly) refuses.
+      syntaxHighlight: false,
+    },
+    initOAuth: { scopeSeparator: ' ' },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } as FastifySchema }, async (_request, reply) => {
+    reply.header('cache-control', 'no-cache');
+    return app.swagger();
+  });
+}
+// Like fastify-plugin: @fastify/swagger must see routes registered on the root instance.
+Object.assign(docsPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'warden-docs' });
