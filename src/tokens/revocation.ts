@@ -21,12 +21,18 @@ export class RevocationList {
   ) {}
 
   async init() {
-    const rows = await this.db.select().from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date(this.clock.now())));
-    for (const r of rows) this.revoked.set(r.jti, r.expiresAt.getTime());
+    await this.load();
+    // Revocations announced while this instance was cut off from the state store are in the database.
+    this.state.onReconnect?.(() => void this.load().catch(() => {}));
     this.state.subscribe(CHANNEL, (message) => {
       const [jti, exp] = message.split(' ');
       if (jti && exp) this.revoked.set(jti, Number(exp));
     });
+  }
+
+  private async load() {
+    const rows = await this.db.select().from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date(this.clock.now())));
+    for (const r of rows) this.revoked.set(r.jti, r.expiresAt.getTime());
   }
 
   isRevoked(jti: string): boolean {

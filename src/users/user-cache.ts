@@ -21,6 +21,8 @@ export class UserCache {
     private readonly maxEntries = 50_000,
   ) {
     state.subscribe(CHANNEL, (id) => this.drop(id));
+    // Changes announced while this instance was cut off from the state store were missed: forget everything.
+    state.onReconnect?.(() => this.entries.clear());
   }
 
   /** By id (or by username when tokens carry it as `sub`). */

@@ -173,6 +173,39 @@ for (const backend of [memory, redis]) {
   });
 }
 
+describe('RedisStateStore after its subscription connection is cut', { skip: redis.skip }, () => {
+  it('resubscribes on its own and tells holders of mirrored state to re-read it', async () => {
+    const name = `warden-test-${randomBytes(4).toString('hex')}`;
+    const s = new RedisStateStore(TEST_REDIS_URL, { prefix, connectionName: name, maxReconnectDelayMs: 50, log: { warn: () => {}, info: () => {} } });
+    const killer = new RedisStateStore(TEST_REDIS_URL, { prefix });
+    redisStores.push(s, killer);
+    assert.equal(await s.connected(3000), true);
+    let resyncs = 0;
+    s.onReconnect(() => resyncs++);
+    const got: string[] = [];
+    s.subscribe('resub', (m) => got.push(m));
+    await sleep(50);
+    // Only this store's subscriber connection is killed (by its name); other users of the Redis are untouched.
+    const raw = (killer as unknown as { client: { client(...args: string[]): Promise<string> } }).client;
+    const list = await raw.client('LIST');
+    let killed = 0;
+    for (const line of list.split('\n')) {
+      const m = /^id=(\d+) .* name=(\S+)/.exec(line);
+      if (m && m[2] === `${name}-sub`) {
+        await raw.client('KILL', 'ID', m[1]!);
+        killed++;
+      }
+    }
+    assert.equal(killed, 1, 'found the subscriber connection');
+    for (let i = 0; i < 200 && resyncs === 0; i++) await sleep(10);
+    assert.equal(resyncs, 1, 'holders were told to resync once');
+    assert.equal(s.healthy(), true);
+    await killer.publish('resub', 'after');
+    for (let i = 0; i < 100 && !got.length; i++) await sleep(10);
+    assert.deepEqual(got, ['after'], 'subscription restored');
+  });
+});
+
 describe('RedisStateStore without Redis', () => {
   it('fails fast instead of hanging, reports unhealthy, logs the outage once, and still delivers locally', async () => {
     // Nothing listens on port 1: every connection attempt is refused.

@@ -10,6 +10,8 @@ export interface RedisStateOptions {
   /** Longest pause between reconnection attempts. */
   maxReconnectDelayMs?: number;
   /** Announcements made while Redis is away are kept (up to this many) and sent when it is back. */
+  /** CLIENT SETNAME of both connections (`<name>` and `<name>-sub`), so CLIENT LIST tells them apart. */
+  connectionName?: string;
   outboxLimit?: number;
   log?: StateLogger;
 }
@@ -55,6 +57,7 @@ export class RedisStateStore implements StateStore {
   private readonly prefix: string;
   private readonly handlers = new Map<string, Set<(m: string) => void>>();
   private readonly outbox: Array<[string, string]> = [];
+  private readonly reconnectHandlers: Array<() => void> = [];
   private readonly outboxLimit: number;
   private log: StateLogger;
   private downSince: number | undefined;
@@ -65,6 +68,7 @@ export class RedisStateStore implements StateStore {
     this.outboxLimit = opts.outboxLimit ?? 10_000;
     this.log = opts.log ?? stderrLogger;
     const maxDelay = opts.maxReconnectDelayMs ?? 1000;
+    const name = opts.connectionName ?? 'warden';
     const common = {
       connectTimeout: opts.connectTimeoutMs ?? 2000,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
@@ -74,11 +78,12 @@ export class RedisStateStore implements StateStore {
     };
     this.client = new Redis(url, {
       ...common,
+      connectionName: name,
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs ?? 500,
     });
     // SUBSCRIBE is not on any request's path, so it may wait in the queue for the connection.
-    this.subscriber = new Redis(url, { ...common, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null });
+    this.subscriber = new Redis(url, { ...common, connectionName: `${name}-sub`, enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null });
     this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel.slice(this.prefix.length), message));
     for (const conn of [this.client, this.subscriber]) {
       conn.on('ready', () => this.recovered());
@@ -118,6 +123,17 @@ export class RedisStateStore implements StateStore {
     this.log.info({ state: 'redis', downMs: Date.now() - this.downSince, queued: this.outbox.length }, 'Redis is reachable again');
     this.downSince = undefined;
     void this.flushOutbox();
+    for (const h of this.reconnectHandlers) {
+      try {
+        h();
+      } catch (err) {
+        this.log.warn({ state: 'redis', err: { message: (err as Error).message } }, 'state reconnect handler failed');
+      }
+    }
+  }
+
+  onReconnect(handler: () => void) {
+    this.reconnectHandlers.push(handler);
   }
 
   private lost(err?: Error) {

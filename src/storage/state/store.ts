@@ -23,6 +23,11 @@ export interface StateStore {
   subscribe(channel: string, handler: (message: string) => void): void;
   /** False while a remote store is unreachable (readiness says degraded). */
   healthy(): boolean;
+  /**
+   * Called each time a remote store is reachable again after an outage: announcements made while this
+   * instance was cut off never reached it, so holders of mirrored state re-read it (or drop caches).
+   */
+  onReconnect?(handler: () => void): void;
   /** Log through the server's logger (remote stores report outages and recoveries). */
   attachLogger?(log: StateLogger): void;
   close(): Promise<void>;
