@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { SettingsSchema, type Settings } from './schema.js';
@@ -86,7 +87,8 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     if (origin === '*') continue;
     try {
       const u = new URL(origin);
-      if (u.origin !== origin) throw new Error('not an origin');
+      // Exact match only: a wildcard entry would never match (browsers send real origins) and hides a mistake.
+      if (u.origin !== origin || origin.includes('*')) throw new Error('not an origin');
     } catch {
       throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like https://app.example.com`);
     }
@@ -158,5 +160,5 @@ function isCidrOrAddress(s: string) {
 /** Read process.env (and ./.env when present, without overriding the real environment). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
-  return parseConfig(env, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2);
+  return parseConfig(env, availableParallelism());
 }

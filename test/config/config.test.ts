@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+
+function fails(env: Record<string, string>, variable: string, reason?: RegExp) {
+  assert.throws(
+    () => parseConfig(env),
+    (e: unknown) => e instanceof ConfigError && e.variable === variable && (!reason || reason.test(e.message)),
+    `expected ${variable} to be refused`,
+  );
+}
+
+describe('configuration', () => {
+  it('has the contract defaults', () => {
+    const c = parseConfig({});
+    assert.equal(c.PORT, 8000);
+    assert.equal(c.HOST, '127.0.0.1');
+    assert.equal(c.issuer, 'http://localhost:8000');
+    assert.equal(c.audience, 'warden');
+    assert.equal(c.JWT_SUBJECT, 'id');
+    assert.equal(c.JWT_ALGORITHM, 'EdDSA');
+    assert.equal(c.ACCESS_TOKEN_EXPIRE_MINUTES, 15);
+    assert.equal(c.REFRESH_TOKEN_EXPIRE_DAYS, 30);
+    assert.equal(c.REFRESH_REUSE_GRACE_SECONDS, 5);
+    assert.equal(c.REGISTRATION, 'open');
+    assert.deepEqual(c.corsOrigins, []);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('names the variable and the reason for a bad value', () => {
+    fails({ PORT: 'eighty' }, 'PORT');
+    fails({ PORT: '70000' }, 'PORT');
+    fails({ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM');
+    fails({ REGISTRATION: 'maybe' }, 'REGISTRATION');
+    fails({ ISSUER: 'not a url' }, 'ISSUER');
+    fails({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+    fails({ TRUSTED_PROXIES: '10.0.0.0/99' }, 'TRUSTED_PROXIES');
+    fails({ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS');
+    fails({ TLS_CERT_FILE: '/x.pem' }, 'TLS_KEY_FILE');
+  });
+
+  it('HS256 needs a SECRET_KEY of at least 32 bytes', () => {
+    fails({ JWT_ALGORITHM: 'HS256' }, 'SECRET_KEY');
+    fails({ JWT_ALGORITHM: 'HS256', SECRET_KEY: 'short' }, 'SECRET_KEY', /32 bytes/);
+    assert.equal(parseConfig({ JWT_ALGORITHM: 'HS256', SECRET_KEY: 'k'.repeat(32) }).JWT_ALGORITHM, 'HS256');
+  });
+
+  it('JWT_AUDIENCE= (empty) means tokens carry no aud', () => {
+    assert.equal(parseConfig({ JWT_AUDIENCE: '' }).audience, undefined);
+  });
+
+  it('refuses "*" with credentials for CORS', () => {
+    fails({ CORS_ORIGINS: '*', CORS_CREDENTIALS: 'true' }, 'CORS_ORIGINS');
+  });
+
+  describe('NODE_ENV=production refuses insecure settings and says why', () => {
+    const prod = { NODE_ENV: 'production', ISSUER: 'https://auth.example.com' };
+    it('a well-known or short SECRET_KEY', () => {
+      fails({ ...prod, SECRET_KEY: 'your-secret-key' }, 'SECRET_KEY', /short or a well-known default/);
+      fails({ ...prod, SECRET_KEY: 'abc' }, 'SECRET_KEY');
+    });
+    it('an http:// issuer without TLS or a trusted proxy', () => {
+      fails({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com' }, 'ISSUER', /clear text/);
+      assert.ok(parseConfig({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com', TRUSTED_PROXIES: '10.0.0.1' }));
+    });
+    it('CORS_ORIGINS=*', () => {
+      fails({ ...prod, CORS_ORIGINS: '*' }, 'CORS_ORIGINS');
+    });
+    it('accepts a sound production setup', () => {
+      assert.equal(parseConfig({ ...prod, SECRET_KEY: 'x'.repeat(48) }).NODE_ENV, 'production');
+    });
+  });
+});
