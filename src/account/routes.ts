@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { requireUser } from '../access/guards.js';
 import { requestContext } from '../audit/request-context.js';
 import { Problem } from '../users/routes.js';
+import { pruneAccountTokens } from './account-tokens.js';
 import { installMfaGrant } from './mfa-grant.js';
 import { Accepted, CodeBody, Enrolment, ForgotBody, MfaStatus, RecoveryCodes, RemoveMfaBody, ResetBody, Verified, VerifyBody } from './schemas.js';
 
@@ -17,6 +18,12 @@ export async function accountRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   installMfaGrant();
+  // Expired and used mail tokens are useless; delete them hourly so the table stays small.
+  const prune = setInterval(() => {
+    pruneAccountTokens(w.db, new Date(w.clock.now())).catch((e: unknown) => app.log.warn({ err: e }, 'could not prune account tokens'));
+  }, 3600_000);
+  prune.unref();
+  w.timers.push(prune);
 
   app.post(
     '/password/forgot',
