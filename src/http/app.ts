@@ -22,6 +22,7 @@ import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
 import { auditPlugin } from '../audit/plugin.js';
 import { docsPlugin } from './docs.js';
+import { consolePlugin } from '../console/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(exampleRoutes);
   await app.register(accountRoutes);
   await app.register(accountPages);
+  await app.register(consolePlugin);
   warden.mailer.useLogger(app.log);
 
   return app;

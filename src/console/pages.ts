@@ -1,0 +1,307 @@
+import { ROLES } from '../access/roles.js';
+import { html, page, type SafeHtml } from '../http/html.js';
+import type { AuditRow } from '../audit/repository.js';
+import type { UserRecord } from '../users/repository.js';
+
+export const BASE = '/admin/console';
+export const STYLESHEET = `${BASE}/console.css`;
+
+export interface Viewer {
+  user: UserRecord;
+  csrfToken: string;
+}
+
+const NAV = [
+  ['users', 'Users'],
+  ['clients', 'Clients'],
+  ['keys', 'Signing keys'],
+  ['audit', 'Audit log'],
+] as const;
+
+export type Section = (typeof NAV)[number][0];
+
+/** A page of the signed-in console: skip link, navigation, who is signed in, sign-out form. */
+export function consolePage(title: string, viewer: Viewer, current: Section, body: SafeHtml): string {
+  const who = viewer.user.fullName ? html`${viewer.user.username} (${viewer.user.fullName})` : html`${viewer.user.username}`;
+  return page(
+    `${title} · Warden admin`,
+    html`<a class="skip" href="#main">Skip to content</a>
+<header>
+<p class="brand">Warden admin</p>
+<nav aria-label="Console">
+<ul>
+${NAV.map(([id, label]) => html`<li><a href="${BASE}/${id}"${id === current ? html` aria-current="page"` : ''}>${label}</a></li>`)}
+</ul>
+</nav>
+<form method="post" action="${BASE}/logout" class="signout">
+${csrf(viewer)}
+<p>Signed in as ${who} <button type="submit">Sign out</button></p>
+</form>
+</header>
+<main id="main">
+<h1>${title}</h1>
+${body}
+</main>`,
+    { stylesheet: STYLESHEET },
+  );
+}
+
+/** The page before sign-in. */
+export function publicPage(title: string, body: SafeHtml): string {
+  return page(`${title} · Warden admin`, html`<main id="main"><h1>${title}</h1>${body}</main>`, { stylesheet: STYLESHEET });
+}
+
+export const csrf = (v: { csrfToken: string }) => html`<input type="hidden" name="_csrf" value="${v.csrfToken}">`;
+
+export const notice = (text: string | undefined) => (text ? html`<p class="notice" role="status">${text}</p>` : '');
+export const alert = (text: string | undefined) => (text ? html`<p class="error" role="alert">${text}</p>` : '');
+
+export function loginForm(csrfToken: string, error?: string, login?: string) {
+  return publicPage(
+    'Sign in',
+    html`${alert(error)}
+<form method="post" action="${BASE}/login">
+<input type="hidden" name="_csrf" value="${csrfToken}">
+<p><label for="login">Username or e-mail</label><br>
+<input id="login" name="login" autocomplete="username" required value="${login ?? ''}"></p>
+<p><label for="password">Password</label><br>
+<input id="password" name="password" type="password" autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form>`,
+  );
+}
+
+export function mfaForm(csrfToken: string, error?: string) {
+  return publicPage(
+    'Second factor',
+    html`${alert(error)}
+<form method="post" action="${BASE}/login/mfa">
+<input type="hidden" name="_csrf" value="${csrfToken}">
+<p><label for="code">Code from your authenticator app, or a recovery code</label><br>
+<input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" required></p>
+<p><button type="submit">Continue</button></p>
+</form>`,
+  );
+}
+
+export function refusedPage(reason: string) {
+  return publicPage('Request refused', html`<p role="alert">${reason}</p><p><a href="${BASE}/users">Back to the console</a></p>`);
+}
+
+const date = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
+
+export function usersPage(v: Viewer, q: string | undefined, users: UserRecord[], next: string | null, done?: string) {
+  return consolePage(
+    'Users',
+    v,
+    'users',
+    html`${notice(done)}
+<form method="get" action="${BASE}/users" role="search">
+<p><label for="q">Search username or e-mail</label>
+<input id="q" name="q" type="search" value="${q ?? ''}"> <button type="submit">Search</button></p>
+</form>
+<table>
+<caption>${q ? html`Users matching “${q}”` : 'All users, newest first'}</caption>
+<thead><tr><th scope="col">Username</th><th scope="col">E-mail</th><th scope="col">Full name</th><th scope="col">Roles</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
+<tbody>
+${users.length ? '' : html`<tr><td colspan="6">No users found.</td></tr>`}
+${users.map(
+  (u) => html`<tr>
+<th scope="row"><a href="${BASE}/users/${u.id}">${u.username}</a></th>
+<td>${u.email}</td><td>${u.fullName ?? ''}</td><td>${u.roles.join(', ')}</td>
+<td>${u.disabled ? 'disabled' : 'active'}</td><td>${date(u.createdAt)}</td>
+</tr>`,
+)}
+</tbody>
+</table>
+${next ? html`<p><a rel="next" href="${BASE}/users?${new URLSearchParams({ ...(q ? { q } : {}), cursor: next }).toString()}">Next page</a></p>` : ''}`,
+  );
+}
+
+export function userPage(v: Viewer, u: UserRecord, opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; done?: string; error?: string }) {
+  const action = (path: string, label: string, extra: SafeHtml | string = '') =>
+    html`<form method="post" action="${BASE}/users/${u.id}/${path}" class="inline">${csrf(v)}${extra}<button type="submit">${label}</button></form>`;
+  return consolePage(
+    `User ${u.username}`,
+    v,
+    'users',
+    html`${notice(opts.done)}${alert(opts.error)}
+<dl>
+<dt>Id</dt><dd><code>${u.id}</code></dd>
+<dt>Username</dt><dd>${u.username}</dd>
+<dt>E-mail</dt><dd>${u.email} ${u.emailVerified ? '(verified)' : '(not verified)'}</dd>
+<dt>Full name</dt><dd>${u.fullName ?? '—'}</dd>
+<dt>Roles</dt><dd>${u.roles.join(', ')}</dd>
+<dt>Status</dt><dd>${u.disabled ? 'disabled' : 'active'}${opts.locked ? ', locked out after failed logins' : ''}</dd>
+<dt>Second factor</dt><dd>${opts.mfa === undefined ? 'unknown' : opts.mfa ? 'TOTP enrolled' : 'none'}</dd>
+<dt>Created</dt><dd>${date(u.createdAt)}</dd>
+</dl>
+<h2>Roles</h2>
+<form method="post" action="${BASE}/users/${u.id}/roles">
+${csrf(v)}
+<fieldset><legend>Roles of ${u.username}</legend>
+${ROLES.map((r) => html`<label><input type="checkbox" name="roles" value="${r}"${u.roles.includes(r) ? html` checked` : ''}> ${r}</label> `)}
+</fieldset>
+<p><button type="submit">Save roles</button></p>
+</form>
+<h2>Account</h2>
+<div class="actions">
+${u.disabled ? action('enable', 'Enable account') : action('disable', 'Disable account')}
+${action('logout', 'Force logout (end every session)')}
+${opts.locked === undefined ? '' : action('unlock', opts.locked ? 'Unlock (clear failed logins)' : 'Clear failed-login counters')}
+</div>
+<h2>Recent events about ${u.username}</h2>
+${auditTable(opts.events, `Latest security events with ${u.username} as subject`)}
+<p><a href="${BASE}/audit?subject=${u.id}">All events about this user</a></p>`,
+  );
+}
+
+export function auditTable(events: AuditRow[], caption: string) {
+  return html`<table>
+<caption>${caption}</caption>
+<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Subject</th><th scope="col">IP</th><th scope="col">Request</th><th scope="col">Details</th></tr></thead>
+<tbody>
+${events.length ? '' : html`<tr><td colspan="7">No events.</td></tr>`}
+${events.map(
+  (e) => html`<tr${e.flagged ? html` class="flagged"` : ''}>
+<td>${date(e.at)}</td>
+<th scope="row">${e.type}${e.flagged ? html` <strong>(flagged)</strong>` : ''}</th>
+<td>${e.actorId ?? ''}</td><td>${e.subjectId ?? ''}</td><td>${e.ip ?? ''}</td><td>${e.requestId ?? ''}</td>
+<td><code>${JSON.stringify(e.details ?? {})}</code></td>
+</tr>`,
+)}
+</tbody>
+</table>`;
+}
+
+export interface AuditFilters {
+  type?: string | undefined;
+  actor?: string | undefined;
+  subject?: string | undefined;
+  ip?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  flagged?: boolean | undefined;
+}
+
+export function auditPage(v: Viewer, f: AuditFilters, events: AuditRow[], next: string | null, error?: string) {
+  const field = (name: keyof AuditFilters, label: string, type = 'text', hint = '') =>
+    html`<p><label for="f-${name}">${label}</label>${hint ? html` <small>${hint}</small>` : ''}<br><input id="f-${name}" name="${name}" type="${type}" value="${(f[name] as string | undefined) ?? ''}"></p>`;
+  const query = new URLSearchParams();
+  for (const [k, val] of Object.entries(f)) if (val !== undefined && val !== '' && val !== false) query.set(k, String(val));
+  return consolePage(
+    'Audit log',
+    v,
+    'audit',
+    html`${alert(error)}
+<form method="get" action="${BASE}/audit" class="filters">
+<fieldset><legend>Filters</legend>
+${field('type', 'Event type', 'text', 'exact, or a prefix like login.*')}
+${field('actor', 'Actor id')}
+${field('subject', 'Subject id')}
+${field('ip', 'IP address')}
+${field('from', 'From (UTC)', 'datetime-local')}
+${field('to', 'To (UTC)', 'datetime-local')}
+<p><label><input type="checkbox" name="flagged" value="true"${f.flagged ? html` checked` : ''}> Flagged only</label></p>
+<p><button type="submit">Apply filters</button> <a href="${BASE}/audit">Clear</a></p>
+</fieldset>
+</form>
+${auditTable(events, 'Security events, newest first')}
+${next ? html`<p><a rel="next" href="${BASE}/audit?${(query.set('cursor', next), query.toString())}">Older events</a></p>` : ''}`,
+  );
+}
+
+export interface ClientView {
+  client_id: string;
+  client_name: string;
+  client_type: string;
+  grant_types: string[];
+  redirect_uris: string[];
+  scope: string;
+  first_party: boolean;
+  token_endpoint_auth_method: string;
+}
+
+export function clientsPage(v: Viewer, clients: ClientView[] | undefined, opts: { done?: string; error?: string; secret?: { client: ClientView; secret: string } }) {
+  if (!clients) return consolePage('Clients', v, 'clients', html`<p>OAuth clients are not available on this server.</p>`);
+  const s = opts.secret;
+  return consolePage(
+    'Clients',
+    v,
+    'clients',
+    html`${notice(opts.done)}${alert(opts.error)}
+${s
+  ? html`<section class="secret" aria-labelledby="secret-h">
+<h2 id="secret-h">Secret of ${s.client.client_name}</h2>
+<p>Copy it now: it is shown this once and stored only as a hash.</p>
+<dl><dt>client_id</dt><dd><code>${s.client.client_id}</code></dd><dt>client_secret</dt><dd><code id="client-secret">${s.secret}</code></dd></dl>
+</section>`
+  : ''}
+<table>
+<caption>Registered OAuth clients</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">client_id</th><th scope="col">Type</th><th scope="col">Grants</th><th scope="col">Redirect URIs</th><th scope="col">Actions</th></tr></thead>
+<tbody>
+${clients.length ? '' : html`<tr><td colspan="6">No clients yet.</td></tr>`}
+${clients.map(
+  (c) => html`<tr>
+<th scope="row">${c.client_name}${c.first_party ? ' (first party)' : ''}</th>
+<td><code>${c.client_id}</code></td><td>${c.client_type}</td><td>${c.grant_types.join(', ')}</td>
+<td>${c.redirect_uris.map((u) => html`<div>${u}</div>`)}</td>
+<td>
+${c.client_type === 'confidential' ? html`<form method="post" action="${BASE}/clients/${c.client_id}/rotate" class="inline">${csrf(v)}<button type="submit">Rotate secret</button></form>` : ''}
+<form method="post" action="${BASE}/clients/${c.client_id}/delete" class="inline">${csrf(v)}<button type="submit">Delete ${c.client_name}</button></form>
+</td>
+</tr>`,
+)}
+</tbody>
+</table>
+<h2>New client</h2>
+<form method="post" action="${BASE}/clients">
+${csrf(v)}
+<p><label for="client_name">Name</label><br><input id="client_name" name="client_name" required maxlength="200"></p>
+<p><label for="redirect_uris">Redirect URIs (one a line)</label><br><textarea id="redirect_uris" name="redirect_uris" rows="3" cols="60"></textarea></p>
+<fieldset><legend>Grant types</legend>
+${['authorization_code', 'refresh_token', 'client_credentials', 'password'].map(
+  (g) => html`<label><input type="checkbox" name="grant_types" value="${g}"${g === 'authorization_code' ? html` checked` : ''}> ${g}</label> `,
+)}
+</fieldset>
+<p><label for="auth_method">Client authentication</label><br>
+<select id="auth_method" name="token_endpoint_auth_method">
+<option value="client_secret_basic">client_secret_basic (confidential)</option>
+<option value="client_secret_post">client_secret_post (confidential)</option>
+<option value="none">none (public client, PKCE)</option>
+</select></p>
+<p><label for="scope">Scopes (space separated; empty for the default)</label><br><input id="scope" name="scope" maxlength="1000"></p>
+<p><label><input type="checkbox" name="first_party" value="true"> First party (may use the password grant, skips consent)</label></p>
+<p><button type="submit">Create client</button></p>
+</form>`,
+  );
+}
+
+export interface KeyView {
+  kid: string;
+  alg: string;
+  state: string;
+  created_at: string;
+}
+
+export function keysPage(v: Viewer, keys: KeyView[], opts: { done?: string; error?: string; hs256: boolean }) {
+  return consolePage(
+    'Signing keys',
+    v,
+    'keys',
+    html`${notice(opts.done)}${alert(opts.error)}
+${opts.hs256 ? html`<p>Tokens are signed with the shared HS256 secret (SECRET_KEY); there are no keys to rotate here.</p>` : ''}
+<table>
+<caption>Keys in the JWKS, newest first</caption>
+<thead><tr><th scope="col">kid</th><th scope="col">Algorithm</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
+<tbody>
+${keys.length ? '' : html`<tr><td colspan="4">No keys.</td></tr>`}
+${keys.map((k) => html`<tr><th scope="row"><code>${k.kid}</code></th><td>${k.alg}</td><td>${k.state}</td><td>${k.created_at}</td></tr>`)}
+</tbody>
+</table>
+${opts.hs256
+  ? ''
+  : html`<form method="post" action="${BASE}/keys/rotate">${csrf(v)}<p><button type="submit">Rotate now</button> <small>New tokens use the new key; old keys keep verifying until their tokens expire.</small></p></form>`}`,
+  );
+}

@@ -1,0 +1,379 @@
+import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { can, isRole, type Permission, type Role } from '../access/roles.js';
+import { findAuditEvents } from '../audit/repository.js';
+import { requestContext } from '../audit/request-context.js';
+import type { RequestContext } from '../audit/audit-log.js';
+import { ProblemError } from '../http/errors.js';
+import { PAGE_CSP } from '../http/html.js';
+import { rotateSigningKey } from '../oauth/keys-routes.js';
+import type { ClientMetadata } from '../oauth/clients/schemas.js';
+import { LoginError } from '../users/service.js';
+import {
+  auditPage,
+  BASE,
+  clientsPage,
+  keysPage,
+  loginForm,
+  mfaForm,
+  refusedPage,
+  usersPage,
+  userPage,
+  type AuditFilters,
+  type Viewer,
+} from './pages.js';
+import { CONSOLE_CSS as CSS } from './style.js';
+import { ConsoleCookies, ConsoleSessions, randomToken, tokensEqual, type ConsoleSession } from './session.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    consoleSession: ConsoleSession | undefined;
+  }
+}
+
+const HIDDEN = { hide: true } as FastifySchema;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Fixed messages for ?done=… after a redirect (never text taken from the URL). */
+const DONE: Record<string, string> = {
+  roles: 'Roles saved.',
+  disabled: 'Account disabled; its sessions were ended.',
+  enabled: 'Account enabled.',
+  logout: 'Every session of this user was ended.',
+  unlocked: 'Failed-login counters cleared.',
+  deleted: 'Client deleted.',
+  rotated: 'A new signing key is active.',
+};
+
+type Body = Record<string, string | string[] | undefined>;
+const field = (body: unknown, name: string): string | undefined => {
+  const v = (body as Body | undefined)?.[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+};
+const fields = (body: unknown, name: string): string[] => {
+  const v = (body as Body | undefined)?.[name];
+  return typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
+};
+const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+
+function send(reply: FastifyReply, status: number, body: string) {
+  return reply
+    .code(status)
+    .header('content-security-policy', PAGE_CSP)
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'same-origin')
+    .type('text/html; charset=utf-8')
+    .send(body);
+}
+
+/**
+ * A form post must come from a page of this origin. Fetch Metadata (Sec-Fetch-Site, which a page
+ * cannot forge) when the browser sends it, else the Origin header; a request with neither is not a
+ * browser and still needs the session's CSRF token.
+ */
+export function sameOrigin(request: FastifyRequest, issuer: string): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin';
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  return origin === new URL(issuer).origin || origin === `${request.protocol}://${request.host}`;
+}
+
+/**
+ * The admin console at /admin: server-rendered pages (auto-escaping templates, no script, strict
+ * CSP), a session cookie bound to a console_sessions row, and a CSRF token on every form.
+ */
+export async function consolePlugin(fastify: FastifyInstance) {
+  const app = fastify;
+  const w = app.warden;
+  if (!app.hasDecorator('parseCookie')) await app.register(cookie);
+  const cookies = new ConsoleCookies(w.config);
+  const sessions = new ConsoleSessions(w);
+  app.decorateRequest('consoleSession', undefined);
+
+  const viewer = (request: FastifyRequest): Viewer => ({ user: request.consoleSession!.user, csrfToken: request.consoleSession!.csrfToken });
+  const ctxOf = (request: FastifyRequest): RequestContext => ({ ...requestContext(request), actorId: request.consoleSession?.user.id });
+
+  /** Signed in (else to the login page) and, for a post, same-origin with the session's CSRF token. */
+  function guard(permission: Permission) {
+    return async (request: FastifyRequest, reply: FastifyReply) => {
+      const session = await sessions.find(cookies.read(request, cookies.session));
+      if (request.method === 'POST') {
+        if (!sameOrigin(request, w.config.issuer)) return send(reply, 403, refusedPage('Cross-site form posts are refused.'));
+        if (!session || !tokensEqual(field(request.body, '_csrf'), session.csrfToken)) {
+          return send(reply, 403, refusedPage('The form was stale or not sent from this console. Sign in and try again.'));
+        }
+      } else if (!session) {
+        return reply.redirect(`${BASE}/login`, 303);
+      }
+      if (!can(session.user.roles, permission)) return send(reply, 403, refusedPage(`Your roles do not allow this (${permission}).`));
+      request.consoleSession = session;
+    };
+  }
+
+  const opts = (permission: Permission) => ({ preHandler: guard(permission), config: { admin: true }, schema: HIDDEN });
+
+  app.get(`${BASE}/console.css`, { config: { admin: true }, schema: HIDDEN }, async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS),
+  );
+
+  app.get('/admin', { config: { admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+  app.get(BASE, { config: { admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+
+  // --- sign-in ---------------------------------------------------------------------------------
+
+  const loginCsrf = (request: FastifyRequest, reply: FastifyReply) => {
+    const token = cookies.read(request, cookies.login) ?? randomToken();
+    cookies.set(reply, cookies.login, token, 3600);
+    return token;
+  };
+  const loginCsrfValid = (request: FastifyRequest) =>
+    sameOrigin(request, w.config.issuer) && tokensEqual(field(request.body, '_csrf'), cookies.read(request, cookies.login));
+
+  app.get(`${BASE}/login`, { config: { admin: true }, schema: HIDDEN }, async (request, reply) => {
+    if (await sessions.find(cookies.read(request, cookies.session))) return reply.redirect(`${BASE}/users`, 303);
+    return send(reply, 200, loginForm(loginCsrf(request, reply)));
+  });
+
+  async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string, mfa: boolean) {
+    const s = await sessions.create(userId);
+    await w.audit.record(w.db, { type: 'login.succeeded', actorId: userId, subjectId: userId, details: { via: 'console', mfa } }, requestContext(request));
+    cookies.set(reply, cookies.session, s.id, s.maxAgeSeconds);
+    cookies.clear(reply, cookies.login);
+    return reply.redirect(`${BASE}/users`, 303);
+  }
+
+  app.post(`${BASE}/login`, { config: { admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+    if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale sign-in form refused. Open the sign-in page again.'));
+    const csrfToken = cookies.read(request, cookies.login)!;
+    const login = str(field(request.body, 'login'))?.slice(0, 254);
+    const password = field(request.body, 'password');
+    if (!login || !password) return send(reply, 400, loginForm(csrfToken, 'Enter your username or e-mail and your password.', login));
+    const ctx = requestContext(request);
+    let user;
+    try {
+      // Through the users service: lockout, rehash and login.failed auditing all apply here too.
+      user = await w.users.authenticate(login, password, ctx);
+    } catch (e) {
+      if (e instanceof LoginError) return send(reply, 401, loginForm(csrfToken, 'Invalid username or password.', login));
+      throw e;
+    }
+    if (!can(user.roles, 'users:list')) {
+      await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'not_admin', via: 'console', login } }, ctx);
+      return send(reply, 403, loginForm(csrfToken, 'This account may not use the admin console.', login));
+    }
+    const enrolled = await w.mfa.isEnrolled(user.id);
+    if (!enrolled && w.config.REQUIRE_ADMIN_MFA) {
+      await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'mfa_not_enrolled', via: 'console', login } }, ctx);
+      return send(reply, 403, loginForm(csrfToken, 'Administrators must enrol a second factor (TOTP) before signing in.', login));
+    }
+    if (enrolled) {
+      const pending = await sessions.startMfa(user.id, login);
+      cookies.set(reply, cookies.mfa, pending, 300);
+      return reply.redirect(`${BASE}/login/mfa`, 303);
+    }
+    return startSession(request, reply, user.id, false);
+  });
+
+  app.get(`${BASE}/login/mfa`, { config: { admin: true }, schema: HIDDEN }, async (request, reply) => {
+    if (!(await sessions.pendingMfa(cookies.read(request, cookies.mfa)))) return reply.redirect(`${BASE}/login`, 303);
+    return send(reply, 200, mfaForm(loginCsrf(request, reply)));
+  });
+
+  app.post(`${BASE}/login/mfa`, { config: { admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+    if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale form refused. Sign in again.'));
+    const token = cookies.read(request, cookies.mfa);
+    const pending = await sessions.pendingMfa(token);
+    if (!pending) return reply.redirect(`${BASE}/login`, 303);
+    const code = str(field(request.body, 'code'))?.slice(0, 64) ?? '';
+    // verify audits mfa.failed, counts towards the lockout and refuses replays.
+    if (!(await w.mfa.verify(pending.userId, code, requestContext(request), { login: pending.login }))) {
+      return send(reply, 401, mfaForm(cookies.read(request, cookies.login)!, 'That code is not valid. Try the next one.'));
+    }
+    await sessions.endMfa(token);
+    cookies.clear(reply, cookies.mfa);
+    return startSession(request, reply, pending.userId, true);
+  });
+
+  app.post(`${BASE}/logout`, opts('users:list'), async (request, reply) => {
+    await sessions.destroy(cookies.read(request, cookies.session));
+    cookies.clear(reply, cookies.session);
+    return reply.redirect(`${BASE}/login`, 303);
+  });
+
+  // --- users -----------------------------------------------------------------------------------
+
+  app.get(`${BASE}/users`, opts('users:list'), async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const search = str(q.q)?.slice(0, 254);
+    try {
+      const result = await w.users.list({ q: search, limit: 50, cursor: str(q.cursor) });
+      return send(reply, 200, usersPage(viewer(request), search, result.items, result.nextCursor, DONE[String(q.done)]));
+    } catch (e) {
+      if (e instanceof ProblemError) return send(reply, e.status, usersPage(viewer(request), search, [], null, e.detail));
+      throw e;
+    }
+  });
+
+  async function renderUser(request: FastifyRequest, reply: FastifyReply, id: string, status = 200, error?: string) {
+    if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
+    const user = await w.users.get(id).catch(() => undefined);
+    if (!user) return send(reply, 404, refusedPage('No such user.'));
+    const [locked, mfa, events] = await Promise.all([
+      w.lockout.isLocked(user),
+      w.mfa.isEnrolled(user.id),
+      findAuditEvents(w.db, { subject: user.id, limit: 20 }),
+    ]);
+    const done = DONE[String((request.query as Record<string, unknown>).done)];
+    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, done, error }));
+  }
+
+  app.get(`${BASE}/users/:id`, opts('users:read'), async (request, reply) => renderUser(request, reply, (request.params as { id: string }).id));
+
+  /** Run an action on a user, then back to their page with a message, or the page with the error. */
+  function userAction(path: string, permission: Permission, act: (request: FastifyRequest, id: string) => Promise<string>) {
+    app.post(`${BASE}/users/:id/${path}`, opts(permission), async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
+      try {
+        const done = await act(request, id);
+        return reply.redirect(`${BASE}/users/${id}?done=${done}`, 303);
+      } catch (e) {
+        if (e instanceof ProblemError) return renderUser(request, reply, id, e.status, e.detail);
+        throw e;
+      }
+    });
+  }
+
+  userAction('disable', 'users:disable', async (request, id) => {
+    await w.users.adminUpdate(request.consoleSession!.user.id, id, { disabled: true }, ctxOf(request));
+    return 'disabled';
+  });
+  userAction('enable', 'users:update', async (request, id) => {
+    await w.users.adminUpdate(request.consoleSession!.user.id, id, { disabled: false }, ctxOf(request));
+    return 'enabled';
+  });
+  userAction('roles', 'users:update', async (request, id) => {
+    const roles = [...new Set(fields(request.body, 'roles'))];
+    if (!roles.every(isRole)) throw new ProblemError(422, 'unknown_role', 'unknown role');
+    await w.users.adminUpdate(request.consoleSession!.user.id, id, { roles: roles as Role[] }, ctxOf(request));
+    return 'roles';
+  });
+  userAction('logout', 'users:logout', async (request, id) => {
+    await w.users.forceLogout(request.consoleSession!.user.id, id, ctxOf(request));
+    return 'logout';
+  });
+  userAction('unlock', 'users:update', async (request, id) => {
+    const user = await w.users.get(id);
+    await w.lockout.unlock(user, request.consoleSession!.user.id, ctxOf(request));
+    return 'unlocked';
+  });
+
+  // --- clients ---------------------------------------------------------------------------------
+
+  async function renderClients(request: FastifyRequest, reply: FastifyReply, status: number, extra: Parameters<typeof clientsPage>[2] = {}) {
+    const page = await w.clients.list({ limit: 100 });
+    const done = extra.done ?? DONE[String((request.query as Record<string, unknown>).done)];
+    return send(reply, status, clientsPage(viewer(request), page.items, { ...extra, done }));
+  }
+
+  app.get(`${BASE}/clients`, opts('clients:list'), async (request, reply) => renderClients(request, reply, 200));
+
+  app.post(`${BASE}/clients`, opts('clients:create'), async (request, reply) => {
+    const b = request.body;
+    const grants = fields(b, 'grant_types').filter((g): g is NonNullable<ClientMetadata['grant_types']>[number] =>
+      ['authorization_code', 'refresh_token', 'client_credentials', 'password'].includes(g),
+    );
+    const method = field(b, 'token_endpoint_auth_method');
+    const meta: ClientMetadata = {
+      client_name: str(field(b, 'client_name'))?.slice(0, 200) ?? '',
+      redirect_uris: (field(b, 'redirect_uris') ?? '').split(/\r?\n/).map((s) => s.trim()).filter(Boolean).slice(0, 20),
+      grant_types: grants,
+      token_endpoint_auth_method: method === 'client_secret_post' || method === 'none' ? method : 'client_secret_basic',
+      first_party: field(b, 'first_party') === 'true',
+      ...(str(field(b, 'scope')) ? { scope: str(field(b, 'scope'))!.slice(0, 1000) } : {}),
+    };
+    if (!meta.client_name) return renderClients(request, reply, 422, { error: 'A client needs a name.' });
+    try {
+      const { client, secret } = await w.clients.create(meta, ctxOf(request));
+      return renderClients(request, reply, 201, {
+        done: `Client ${client.client_name} created.`,
+        ...(secret ? { secret: { client, secret } } : {}),
+      });
+    } catch (e) {
+      if (e instanceof ProblemError) return renderClients(request, reply, e.status, { error: e.detail });
+      throw e;
+    }
+  });
+
+  app.post(`${BASE}/clients/:id/rotate`, opts('clients:rotate'), async (request, reply) => {
+    try {
+      const { client, secret } = await w.clients.rotateSecret((request.params as { id: string }).id, ctxOf(request));
+      return renderClients(request, reply, 200, { done: 'Secret rotated: the old one no longer works.', secret: { client, secret } });
+    } catch (e) {
+      if (e instanceof ProblemError) return renderClients(request, reply, e.status, { error: e.detail });
+      throw e;
+    }
+  });
+
+  app.post(`${BASE}/clients/:id/delete`, opts('clients:delete'), async (request, reply) => {
+    try {
+      await w.clients.delete((request.params as { id: string }).id, ctxOf(request));
+      return reply.redirect(`${BASE}/clients?done=deleted`, 303);
+    } catch (e) {
+      if (e instanceof ProblemError) return renderClients(request, reply, e.status, { error: e.detail });
+      throw e;
+    }
+  });
+
+  // --- signing keys ----------------------------------------------------------------------------
+
+  const renderKeys = async (request: FastifyRequest, reply: FastifyReply, status = 200, error?: string) =>
+    send(
+      reply,
+      status,
+      keysPage(viewer(request), w.keys.algorithm === 'HS256' ? [] : await w.keys.list(), {
+        done: DONE[String((request.query as Record<string, unknown>).done)],
+        error,
+        hs256: w.keys.algorithm === 'HS256',
+      }),
+    );
+
+  app.get(`${BASE}/keys`, opts('keys:list'), async (request, reply) => renderKeys(request, reply));
+
+  app.post(`${BASE}/keys/rotate`, opts('keys:rotate'), async (request, reply) => {
+    if (w.keys.algorithm === 'HS256') return renderKeys(request, reply, 409, 'HS256 uses SECRET_KEY; there is no key to rotate.');
+    await rotateSigningKey(w, ctxOf(request), 'manual');
+    return reply.redirect(`${BASE}/keys?done=rotated`, 303);
+  });
+
+  // --- audit log -------------------------------------------------------------------------------
+
+  app.get(`${BASE}/audit`, opts('audit:read'), async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const f: AuditFilters = {
+      type: str(q.type)?.slice(0, 100),
+      actor: str(q.actor)?.slice(0, 200),
+      subject: str(q.subject)?.slice(0, 200),
+      ip: str(q.ip)?.slice(0, 64),
+      from: str(q.from)?.slice(0, 40),
+      to: str(q.to)?.slice(0, 40),
+      flagged: q.flagged === 'true' ? true : undefined,
+    };
+    // datetime-local has no zone: read as UTC, as the page says.
+    const when = (s: string | undefined) => (s ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`) : undefined);
+    const from = when(f.from);
+    const to = when(f.to);
+    let error: string | undefined;
+    if (f.type && !/^[a-z_]+(\.[a-z_]+)*(\.\*)?$/.test(f.type)) error = 'Event type: letters, dots and a final .* only.';
+    else if ((from && Number.isNaN(from.getTime())) || (to && Number.isNaN(to.getTime()))) error = 'From and To must be dates.';
+    if (error) return send(reply, 422, auditPage(viewer(request), f, [], null, error));
+    try {
+      const result = await findAuditEvents(w.db, { ...f, from, to, limit: 50, cursor: str(q.cursor) });
+      return send(reply, 200, auditPage(viewer(request), f, result.items, result.nextCursor));
+    } catch (e) {
+      if (e instanceof ProblemError) return send(reply, e.status, auditPage(viewer(request), f, [], null, e.detail));
+      throw e;
+    }
+  });
+}
