@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { MailMessage, MailTransport } from './mailer.js';
-import { envelope } from './smtp.js';
+import { envelope, loadNodemailer } from './smtp.js';
 
 /**
  * Without SMTP_URL, each message is written as an RFC 5322 .eml file in DATA_DIR/outbox (open it
@@ -12,7 +12,7 @@ import { envelope } from './smtp.js';
  */
 export class OutboxTransport implements MailTransport {
   readonly name = 'outbox';
-  private readonly builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  private builder: Transporter | undefined;
 
   constructor(
     readonly dir: string,
@@ -20,6 +20,7 @@ export class OutboxTransport implements MailTransport {
   ) {}
 
   async deliver(from: string, m: MailMessage) {
+    this.builder ??= (await loadNodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
     const info = await this.builder.sendMail(envelope(from, m));
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const stamp = new Date(this.now()).toISOString().replace(/[:.]/g, '-');
@@ -29,6 +30,6 @@ export class OutboxTransport implements MailTransport {
   }
 
   async close() {
-    this.builder.close();
+    this.builder?.close();
   }
 }

@@ -1,5 +1,9 @@
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type { MailMessage, MailTransport } from './mailer.js';
+
+let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
+/** nodemailer is ~15 MB of resident code: loaded with the first mail, not at start (idle memory, issue 7). */
+export const loadNodemailer = async () => (await (nodemailerModule ??= import('nodemailer'))).default;
 
 /**
  * SMTP through nodemailer. TLS is what the URL says: smtps:// is TLS from the first byte (port 465);
@@ -8,19 +12,18 @@ import type { MailMessage, MailTransport } from './mailer.js';
  */
 export class SmtpTransport implements MailTransport {
   readonly name = 'smtp';
-  private readonly transporter: Transporter;
+  private transporter: Transporter | undefined;
 
-  constructor(url: string) {
-    this.transporter = nodemailer.createTransport(url);
-  }
+  constructor(private readonly url: string) {}
 
   async deliver(from: string, m: MailMessage) {
+    this.transporter ??= (await loadNodemailer()).createTransport(this.url);
     const info = await this.transporter.sendMail(envelope(from, m));
     return { messageId: info.messageId as string | undefined };
   }
 
   async close() {
-    this.transporter.close();
+    this.transporter?.close();
   }
 }
 
