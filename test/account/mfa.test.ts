@@ -160,6 +160,16 @@ describe('TOTP MFA', () => {
     assert.equal(row!.lastStep, step);
   });
 
+  it('a code another instance has just claimed in the shared state store is refused (state guard)', async () => {
+    const u = await enrolled(t, 'cleo');
+    const step = Math.floor(t.clock.now() / STEP);
+    // As if another instance accepted this step a moment ago and has not written last_step yet.
+    await t.warden.state.set(`mfa:totp-used:${u.id}:${step}`, '1', 4 * STEP);
+    assert.equal(await t.warden.mfa.verify(u.id, totp(t, u.secret), {}), false);
+    const failed = await events(t, 'mfa.failed', u.id);
+    assert.deepEqual(failed.map((e) => e.details.reason), ['replay']);
+  });
+
   it('a recovery code completes the login once', async () => {
     const u = await enrolled(t, 'dave');
     const [code] = u.recoveryCodes;

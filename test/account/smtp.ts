@@ -27,7 +27,9 @@ function textPart(raw: string): string {
  * A real SMTP server on 127.0.0.1 (port 0) for end-to-end tests: plain SMTP, no AUTH, no STARTTLS.
  * `next(to)` resolves with the next message for that address.
  */
-export async function startSmtp(opts: { delayMs?: number; failFirst?: number } = {}) {
+export async function startSmtp(opts: { delayMs?: number; failFirst?: number; hold?: boolean } = {}) {
+  let release: () => void = () => {};
+  const gate = opts.hold ? new Promise<void>((r) => (release = r)) : Promise.resolve();
   const received: ReceivedMail[] = [];
   const waiters: Array<{ to: string; resolve: (m: ReceivedMail) => void }> = [];
   let failures = opts.failFirst ?? 0;
@@ -65,8 +67,7 @@ export async function startSmtp(opts: { delayMs?: number; failFirst?: number } =
           }
           callback();
         };
-        if (opts.delayMs) setTimeout(finish, opts.delayMs);
-        else finish();
+        void gate.then(() => (opts.delayMs ? setTimeout(finish, opts.delayMs) : finish()));
       });
     },
   });
@@ -76,6 +77,8 @@ export async function startSmtp(opts: { delayMs?: number; failFirst?: number } =
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
+    /** With `hold`: let the stalled deliveries finish. */
+    release: () => release(),
     /** The next message to `to` not yet returned by next(). */
     next(to: string, timeoutMs = 10_000): Promise<ReceivedMail> {
       const already = received.find((m) => m.to.includes(to) && !returned.has(m));
