@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hash as bcryptHash } from '@node-rs/bcrypt';
+import pg from 'pg';
+import { runCli, startServerProcess } from '../support/process.js';
+import { testPostgresUrl, withDatabase } from '../support/template.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** The CLI against the backend under test: a fresh PGlite data dir, or a fresh PostgreSQL database. */
+describe('warden CLI', () => {
+  let env: Record<string, string>;
+  let dir: string;
+  let cleanup: () => Promise<void> = async () => {};
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
+    const pgUrl = testPostgresUrl();
+    if (pgUrl) {
+      const name = `warden_t_cli_${process.pid}`;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`drop database if exists ${name}`);
+      await admin.query(`create database ${name}`);
+      env = { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir };
+      cleanup = async () => {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      };
+    } else {
+      env = { DATA_DIR: dir };
+    }
+  });
+  after(async () => {
+    await cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migrate applies migrations', { timeout: 60_000 }, async () => {
+    const r = await runCli(['migrate'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /migrations applied/);
+  });
+
+  it('user create --password-stdin makes an admin who can log in', { timeout: 60_000 }, async () => {
+    const r = await runCli(['user', 'create', '--username', 'root', '--email', 'root@example.com', '--role', 'admin', '--password-stdin'], env, `${PASSWORD}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /created user root .* with roles admin/);
+  });
+
+  it('exits non-zero with one line on bad input', { timeout: 60_000 }, async () => {
+    const cases: [string[], RegExp, string?][] = [
+      [['user', 'create', '--email', 'x@example.com', '--password-stdin'], /--username is required/],
+      [['user', 'create', '--username', 'xone', '--email', 'nope', '--password-stdin'], /--email/],
+      [['user', 'create', '--username', 'weak', '--email', 'w@example.com', '--password-stdin'], /password/, 'short\n'],
+      [['user', 'create', '--username', 'rr', '--email', 'r@example.com', '--role', 'god', '--password-stdin'], /unknown role "god"/],
+      [['user', 'create', '--username', 'root', '--email', 'other@example.com', '--password-stdin'], /username/, `${PASSWORD}\n`],
+      [['user', 'set-roles', 'nobody', '--role', 'admin'], /no user "nobody"/],
+      [['user', 'create', '--bogus'], /Unknown option/],
+      [['frobnicate'], /unknown command/],
+    ];
+    for (const [args, message, input] of cases) {
+      const r = await runCli(args, env, input);
+      assert.notEqual(r.code, 0, args.join(' '));
+      const lines = r.stderr.trim().split('\n').filter((l) => !/ExperimentalWarning|FSTDEP|trace-warnings|nodedir/.test(l));
+      assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(lines[0]!, message, args.join(' '));
+      assert.match(lines[0]!, /^warden: /);
+    }
+  });
+
+  it('user import is all-or-nothing, names a bad line, and imported bcrypt users log in (rehashed)', { timeout: 120_000 }, async () => {
+    const bcrypt = await bcryptHash('imported password 1', { cost: 4 });
+    const good = (n: number) => JSON.stringify({ username: `imp${n}`, email: `imp${n}@example.com`, full_name: `Imported ${n}`, hashed_password: bcrypt, disabled: false, roles: ['user'] });
+    const badFile = join(dir, 'bad.jsonl');
+    writeFileSync(badFile, [good(1), good(2), JSON.stringify({ username: 'imp3', email: 'not-an-email', hashed_password: bcrypt })].join('\n'));
+    const bad = await runCli(['user', 'import', '--file', badFile], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /line 3: email/);
+
+    const dupFile = join(dir, 'dup.jsonl');
+    writeFileSync(dupFile, [good(1), good(2), good(1)].join('\n'));
+    assert.match((await runCli(['user', 'import', '--file', dupFile], env)).stderr, /line 3: username repeats line 1/);
+
+    const clashFile = join(dir, 'clash.jsonl');
+    writeFileSync(clashFile, [good(1), JSON.stringify({ username: 'root', email: 'root2@example.com', hashed_password: bcrypt })].join('\n'));
+    const clash = await runCli(['user', 'import', '--file', clashFile], env);
+    assert.notEqual(clash.code, 0);
+    assert.match(clash.stderr, /line 2: .*nothing was imported/);
+
+    const okFile = join(dir, 'ok.jsonl');
+    writeFileSync(okFile, [good(1), '', good(2)].join('\n'));
+    const ok = await runCli(['user', 'import', '--file', okFile], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /imported 2 users/);
+
+    const server = await startServerProcess(env);
+    try {
+      const res = await fetch(`${server.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'imp1', password: 'imported password 1' }) });
+      assert.equal(res.status, 200);
+      // imp1 from the failed all-or-nothing imports must not exist twice; imp3 must not exist at all.
+      const none = await fetch(`${server.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'imp3', password: 'imported password 1' }) });
+      assert.equal(none.status, 400);
+      if (!env.DATABASE_URL) {
+        // While the server holds the embedded database, a command says so and points to the admin API.
+        const busy = await runCli(['user', 'disable', 'imp2'], env);
+        assert.equal(busy.code, 1);
+        assert.match(busy.stderr, /held by a running Warden .*admin API/);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('user set-roles, disable and enable', { timeout: 60_000 }, async () => {
+    const roles = await runCli(['user', 'set-roles', 'imp2', '--role', 'admin,user'], env);
+    assert.equal(roles.code, 0, roles.stderr);
+    assert.match(roles.stdout, /imp2: roles admin,user/);
+    assert.equal((await runCli(['user', 'disable', 'imp2'], env)).code, 0);
+    assert.equal((await runCli(['user', 'enable', 'imp2@example.com'], env)).code, 0);
+  });
+
+  it('keys rotate makes a new signing key', { timeout: 60_000 }, async () => {
+    const r = await runCli(['keys', 'rotate'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const list = await runCli(['keys', 'list'], env);
+    assert.match(list.stdout, /active/);
+    assert.match(list.stdout, /retiring/);
+  });
+});
