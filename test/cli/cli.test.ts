@@ -55,7 +55,7 @@ describe('warden CLI', () => {
       [['user', 'create', '--email', 'x@example.com', '--password-stdin'], /--username is required/],
       [['user', 'create', '--username', 'xone', '--email', 'nope', '--password-stdin'], /--email/],
       [['user', 'create', '--username', 'weak', '--email', 'w@example.com', '--password-stdin'], /password/, 'short\n'],
-      [['user', 'create', '--username', 'rr', '--email', 'r@example.com', '--role', 'god', '--password-stdin'], /unknown role "god"/],
+      [['user', 'create', '--username', 'rrr', '--email', 'r@example.com', '--role', 'god', '--password-stdin'], /unknown role "god"/],
       [['user', 'create', '--username', 'root', '--email', 'other@example.com', '--password-stdin'], /username/, `${PASSWORD}\n`],
       [['user', 'set-roles', 'nobody', '--role', 'admin'], /no user "nobody"/],
       [['user', 'create', '--bogus'], /Unknown option/],
