@@ -11,6 +11,7 @@ import { securityHeadersPlugin } from './security-headers.js';
 import { corsPlugin } from './cors.js';
 import { rateLimitPlugin } from './rate-limit.js';
 import { metricsRoutes } from './metrics.js';
+import { nodeServerOptions, requestLimitsPlugin } from './limits.js';
 import { lockoutRoutes } from '../users/lockout-routes.js';
 import { userRoutes } from '../users/routes.js';
 import { adminUserRoutes } from '../users/admin-routes.js';
@@ -44,7 +45,8 @@ export interface BuildOptions extends WardenDeps {
 /** Build the whole application; only src/http/server.ts listens. */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
   const warden = opts.warden ?? (await createWarden(config, opts));
-  const options: FastifyServerOptions = {
+  // `http` reaches node's http.createServer (FastifyHttpOptions; not part of the generic options type).
+  const options: FastifyServerOptions & { http?: ReturnType<typeof nodeServerOptions> } = {
     logger: loggerOptions(config, opts.logStream),
     // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
     requestIdHeader: false,
@@ -56,6 +58,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: config.REQUEST_TIMEOUT_MS * 2,
+    // Header size (431) and a timely end to slow-loris connections (see limits.ts).
+    http: nodeServerOptions(config),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
     ...opts.serverOptions,
@@ -73,6 +77,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // The first hooks of every request (404s, errors and 429s included): headers, then CORS (so a 429
   // is readable by an allowed origin), then rate limits, then metrics.
   await app.register(securityHeadersPlugin);
+  await app.register(requestLimitsPlugin);
   await app.register(corsPlugin);
   await app.register(rateLimitPlugin);
   await app.register(metricsRoutes);

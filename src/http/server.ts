@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Config } from '../config/load.js';
-import { buildApp, type App } from './app.js';
+import { buildApp, type App, type BuildOptions } from './app.js';
+import { nodeServerOptions } from './limits.js';
 
 export interface RunningServer {
   app: App;
@@ -13,9 +14,13 @@ export interface RunningServer {
  * Listen. With TLS_CERT_FILE/TLS_KEY_FILE: HTTPS, TLS 1.2+ only, and optionally a plain port that only
  * redirects. SIGTERM/SIGINT: stop accepting, finish in-flight requests (bounded), close the database, exit 0.
  */
-export async function startServer(config: Config, opts: { handleSignals?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  opts: { handleSignals?: boolean; build?: Omit<BuildOptions, 'serverOptions'> } = {},
+): Promise<RunningServer> {
   const https = config.tls
     ? {
+        ...nodeServerOptions(config),
         cert: readFileSync(config.TLS_CERT_FILE!),
         key: readFileSync(config.TLS_KEY_FILE!),
         minVersion: 'TLSv1.2' as const,
@@ -34,7 +39,7 @@ export async function startServer(config: Config, opts: { handleSignals?: boolea
         honorCipherOrder: true,
       }
     : undefined;
-  const app = await buildApp(config, { serverOptions: https ? { https } : {} });
+  const app = await buildApp(config, { ...opts.build, serverOptions: https ? { https } : {} });
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
