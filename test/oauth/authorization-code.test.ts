@@ -89,7 +89,7 @@ describe('authorization code + PKCE', () => {
     ['no method (defaults to plain)', { code_challenge_method: '' }, /must be S256/],
   ] as const) {
     it(`authorize refuses PKCE: ${name}, redirecting invalid_request with state`, async () => {
-      const q: Record<string, string> = { response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 's1', code_challenge: pkce().challenge, code_challenge_method: 'S256', ...extra };
+      const q: Record<string, string> = { response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 's1', code_challenge: pkce().challenge, code_challenge_method: 'S256', ...(extra as Record<string, string>) };
       for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
       const res = await getPage(t.app, new Jar(), authorizeUrl(q));
       assert.equal(res.statusCode, 302);

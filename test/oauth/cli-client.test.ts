@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { runCli } from '../support/process.js';
+import { testPostgresUrl, withDatabase } from '../support/template.js';
+
+describe('warden client create|list|rotate-secret|delete', () => {
+  let env: Record<string, string>;
+  let dir: string;
+  let cleanup: () => Promise<void> = async () => {};
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-cli-client-'));
+    const pgUrl = testPostgresUrl();
+    if (pgUrl) {
+      const name = `warden_t_cli_client_${process.pid}`;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      await admin.query(`drop database if exists ${name}`);
+      await admin.query(`create database ${name}`);
+      env = { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir };
+      cleanup = async () => {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      };
+    } else {
+      env = { DATA_DIR: dir };
+    }
+  });
+  after(async () => {
+    await cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates (secret once), lists, rotates and deletes; bad input is one line and exit 2', { timeout: 120_000 }, async () => {
+    const created = await runCli(['client', 'create', '--name', 'Web', '--redirect-uri', 'https://app.example.com/cb', '--scope', 'openid profile'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const id = /client_id\s+(\S+)/.exec(created.stdout)![1]!;
+    const secret = /client_secret\s+(\S+)/.exec(created.stdout)![1]!;
+    assert.match(secret, /^wcs_/);
+    const listed = await runCli(['client', 'list'], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${id}\\s+confidential`));
+    assert.ok(!listed.stdout.includes(secret), 'the secret is never shown again');
+    const rotated = await runCli(['client', 'rotate-secret', id], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.notEqual(/client_secret\s+(\S+)/.exec(rotated.stdout)![1], secret);
+    const bad = await runCli(['client', 'create', '--name', 'Bad', '--redirect-uri', 'http://evil.example.com/cb'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /redirect_uris\.0 http is only allowed for loopback/);
+    const deleted = await runCli(['client', 'delete', id], env);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const again = await runCli(['client', 'delete', id], env);
+    assert.notEqual(again.code, 0);
+  });
+});
