@@ -188,7 +188,8 @@ export async function authorizeRoutes(app: FastifyInstance) {
       await cookies.dropInteraction(ix);
       return redirectError(request, reply, ix, 'access_denied', 'the user denied the request');
     }
-    const user = await sessionUser(await cookies.loadSession(request));
+    // Consent is given by the signed-in user of this interaction, never around a pending second factor.
+    const user = ix.pending ? undefined : await sessionUser(await cookies.loadSession(request));
     if (body.decision !== 'allow' || !user) return advance(request, reply, client, ix);
     await rememberConsent(w.db, user.id, client.clientId, ix.req.scopes, new Date(w.clock.now()));
     ix.consented = true;
