@@ -205,6 +205,26 @@ describe('authorization code + PKCE', () => {
     assert.equal(late.json().error_description, 'authorization code expired');
   });
 
+  it('two concurrent exchanges of one code: exactly one succeeds', async () => {
+    const p = pkce();
+    const code = (await login({}, p)).searchParams.get('code')!;
+    const creds = basic(web.client_id, web.client_secret!);
+    const results = await Promise.all([0, 1, 2].map(() => exchangeCode(t.app, { code, redirect_uri: REDIRECT, code_verifier: p.verifier }, creds)));
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 400, 400]);
+  });
+
+  it("a force-logout ends the browser's sign-in at /authorize too", async () => {
+    const jar = new Jar();
+    await login({ jar });
+    const user = (await t.warden.users.list({ q: 'alice', limit: 1 })).items[0]!;
+    t.clock.advance(1000);
+    await t.warden.users.forceLogout(null, user.id, {});
+    t.clock.advance(1000);
+    const res = await getPage(t.app, jar, authorizeUrl({ response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT, scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
+    assert.equal(res.statusCode, 200);
+    assert.equal(formFields(res.body).action, 'login');
+  });
+
   it('a public client exchanges with client_id only; a confidential one must authenticate', async () => {
     const p = pkce();
     const cb = await authorizeCode(t.app, { clientId: spa.client_id, redirectUri: 'http://127.0.0.1:5173/cb', scope: 'openid offline_access', challenge: p.challenge, username: 'alice', password: STRONG_PASSWORD });
