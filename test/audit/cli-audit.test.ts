@@ -19,7 +19,8 @@ describe('warden audit tail', () => {
     dir = mkdtempSync(join(tmpdir(), 'warden-audit-cli-'));
     const pgUrl = testPostgresUrl();
     if (pgUrl) {
-      const name = `warden_t_auditcli_${process.pid}`;
+      // Not warden_t_*: a concurrent test run's cleanup drops every database with that prefix.
+      const name = `warden_auditcli_${process.pid}`;
       const admin = new pg.Client({ connectionString: pgUrl });
       await admin.connect();
       await admin.query(`drop database if exists ${name}`);
