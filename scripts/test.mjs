@@ -29,7 +29,9 @@ if (!files.length) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'warden-test-'));
-const env = { ...process.env, NODE_ENV: 'test', WARDEN_TEST_TMP: work };
+// A tag for this run's throw-away databases, so that concurrent runs never drop each other's.
+const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+const env = { ...process.env, NODE_ENV: 'test', WARDEN_TEST_TMP: work, WARDEN_TEST_RUN: run };
 const prep = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/template-cli.ts'), work], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env,

@@ -41,7 +41,7 @@ export function testDatabase(): Promise<Database> {
     const pgUrl = testPostgresUrl();
     if (pgUrl) {
       const template = process.env.WARDEN_TEST_PG_TEMPLATE;
-      const name = `warden_t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+      const name = `warden_t_${process.env.WARDEN_TEST_RUN ?? 'x'}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
       const admin = new pg.Client({ connectionString: pgUrl });
       await admin.connect();
       await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);

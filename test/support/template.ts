@@ -42,8 +42,12 @@ export async function dropTemplate(): Promise<void> {
   if (!pgUrl || !name) return;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
-  // Databases copied from the template by test processes that crashed are dropped too.
-  const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname like 'warden_t\\_%' or datname = $1`, [name]);
+  // This run's copies left by test processes that crashed are dropped too (never another run's).
+  const run = process.env.WARDEN_TEST_RUN ?? 'none';
+  const { rows } = await admin.query<{ datname: string }>(`select datname from pg_database where datname like $1 or datname = $2`, [
+    `warden_t_${run}_%`,
+    name,
+  ]);
   for (const r of rows) await admin.query(`drop database if exists "${r.datname}" with (force)`);
   await admin.end();
 }
