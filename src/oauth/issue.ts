@@ -14,6 +14,8 @@ export interface IssueForUser {
   familyId?: string | undefined;
   /** The refresh token being rotated, linked to its successor. */
   previousRefreshId?: string | undefined;
+  /** Id for the new refresh token, when the caller already linked its predecessor to it. */
+  refreshId?: string | undefined;
   /** Issue a refresh token (offline_access, or a first-party login). */
   withRefresh: boolean;
   nonce?: string | undefined;
@@ -34,10 +36,11 @@ export async function issueUserTokens(w: Warden, ex: Executor, req: IssueForUser
       scope: req.scopes.join(' '),
       authTime: req.authTime,
       familyId: req.familyId,
+      id: req.refreshId,
       now,
       ttlSeconds: w.config.refreshTokenTtlSeconds,
     });
-    if (req.previousRefreshId) await linkSuccessor(ex, req.previousRefreshId, row.id);
+    if (req.previousRefreshId && !req.refreshId) await linkSuccessor(ex, req.previousRefreshId, row.id);
     refresh = { token, familyId: row.familyId };
   }
   const access = await w.accessTokens.issue({

@@ -20,6 +20,8 @@ export interface NewRefresh {
   scope: string;
   authTime: Date;
   familyId?: string | undefined;
+  /** Preallocated id (rotation links the predecessor to it in the same UPDATE that consumes it). */
+  id?: string | undefined;
   now: Date;
   ttlSeconds: number;
 }
@@ -29,6 +31,7 @@ export async function createRefreshToken(ex: Executor, r: NewRefresh): Promise<{
   const [row] = await ex
     .insert(refreshTokens)
     .values({
+      ...(r.id ? { id: r.id } : {}),
       tokenHash: hashToken(token),
       familyId: r.familyId ?? randomUUID(),
       userId: r.userId,
@@ -53,11 +56,17 @@ export type ConsumeResult =
  * Mark a refresh token used, atomically: of two concurrent presentations exactly one gets `ok`.
  * A token used before (outside the grace window) is `reused`: the caller revokes its family.
  */
-export async function consumeRefreshToken(ex: Executor, token: string, now: Date, graceSeconds: number): Promise<ConsumeResult> {
+export async function consumeRefreshToken(
+  ex: Executor,
+  token: string,
+  now: Date,
+  graceSeconds: number,
+  successorId?: string,
+): Promise<ConsumeResult> {
   const tokenHash = hashToken(token);
   const [claimed] = await ex
     .update(refreshTokens)
-    .set({ usedAt: now })
+    .set({ usedAt: now, ...(successorId ? { replacedBy: successorId } : {}) })
     .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
     .returning();
   if (claimed) {

@@ -63,6 +63,10 @@ describe('refresh, revoke, introspect, userinfo, discovery, keys', () => {
     assert.deepEqual(res.json(), { error: 'invalid_grant', error_description: 'refresh token was issued to another client' });
     const anon = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
     assert.equal(anon.statusCode, 400);
+    // Regression: the refused attempts must not have consumed it (that would make the owner's next
+    // refresh look like reuse and revoke the owner's session).
+    const owner = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, webAuth());
+    assert.equal(owner.statusCode, 200, owner.body);
   });
 
   it('introspection: active with the RFC 7662 fields; needs client authentication; inactive for junk', async () => {

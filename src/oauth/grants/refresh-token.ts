@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { invalidGrant, invalidRequest } from '../../http/errors.js';
 import { consumeRefreshToken, revokeFamily } from '../../tokens/refresh-token.js';
-import { findUserById } from '../../users/repository.js';
 import type { GrantHandler } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
 import { parseScope } from '../scopes.js';
@@ -11,47 +11,62 @@ import { parseScope } from '../scopes.js';
  * family is revoked — except a retry by the same client within REFRESH_REUSE_GRACE_SECONDS, which is
  * a concurrent request racing itself (the bug in supabase/auth#2136), answered with a fresh token.
  */
+/** Thrown inside the transaction so that a refused refresh changes nothing (the token stays usable). */
+class Refused extends Error {}
+
 export const refreshTokenGrant: GrantHandler = async (g) => {
   const { params, client, warden: w } = g;
   if (!params.refresh_token) throw invalidRequest('refresh_token is required');
   const now = new Date(w.clock.now());
-  const outcome = await w.db.transaction(async (tx): Promise<{ error?: string; res?: Awaited<ReturnType<typeof issueUserTokens>> }> => {
-    const r = await consumeRefreshToken(tx, params.refresh_token!, now, w.config.REFRESH_REUSE_GRACE_SECONDS);
-    if (r.kind === 'invalid') return { error: `refresh token ${r.reason}` };
-    // Bound to the client it was issued to (RFC 6749 §6): another client cannot use it.
-    if ((r.row.clientId ?? null) !== (client?.clientId ?? null)) return { error: 'refresh token was issued to another client' };
-    if (r.kind === 'reused') {
-      const n = await revokeFamily(tx, r.row.familyId, now);
+  // Round trips matter here (≥1,000 rotations/s on PostgreSQL): the successor's id is chosen first so
+  // consuming the old token also links it, and the user comes from the user cache, which every
+  // disable/logout clears at once on every instance.
+  const successorId = randomUUID();
+  try {
+    const outcome = await w.db.transaction(async (tx): Promise<{ error?: string; res?: Awaited<ReturnType<typeof issueUserTokens>> }> => {
+      const r = await consumeRefreshToken(tx, params.refresh_token!, now, w.config.REFRESH_REUSE_GRACE_SECONDS, successorId);
+      if (r.kind === 'invalid') throw new Refused(`refresh token ${r.reason}`);
+      // Bound to the client it was issued to (RFC 6749 §6): another client cannot use it (nor burn it).
+      if ((r.row.clientId ?? null) !== (client?.clientId ?? null)) throw new Refused('refresh token was issued to another client');
+      if (r.kind === 'reused') {
+        // Committed on purpose: the family stays revoked although the request fails.
+        const n = await revokeFamily(tx, r.row.familyId, now);
+        await w.audit.record(
+          tx,
+          { type: 'token.refresh_reuse_detected', subjectId: r.row.userId, flagged: true, details: { family_revoked: n, client_id: r.row.clientId } },
+          g.ctx,
+        );
+        return { error: 'refresh token already used; the session has been revoked' };
+      }
+      const user = await w.userCache.get(r.row.userId);
+      if (!user || user.disabled) throw new Refused('the user is disabled');
+      if (r.row.createdAt.getTime() < user.tokensValidAfter.getTime()) throw new Refused('the session was ended');
+      const granted = parseScope(r.row.scope);
+      const asked = parseScope(params.scope);
+      if (asked.some((s) => !granted.includes(s))) throw new Refused('scope exceeds the original grant');
+      const scopes = asked.length ? asked : granted;
+      const res = await issueUserTokens(w, tx, {
+        user,
+        clientId: r.row.clientId,
+        scopes,
+        grant: 'refresh_token',
+        authTime: r.row.authTime,
+        familyId: r.row.familyId,
+        previousRefreshId: r.kind === 'ok' ? r.row.id : undefined,
+        refreshId: r.kind === 'ok' ? successorId : undefined,
+        withRefresh: true,
+      });
       await w.audit.record(
         tx,
-        { type: 'token.refresh_reuse_detected', subjectId: r.row.userId, flagged: true, details: { family_revoked: n, client_id: r.row.clientId } },
+        { type: 'token.refreshed', subjectId: user.id, details: { client_id: r.row.clientId, grace_retry: r.kind === 'grace' } },
         g.ctx,
       );
-      return { error: 'refresh token already used; the session has been revoked' };
-    }
-    const user = await findUserById(tx, r.row.userId);
-    if (!user || user.disabled) return { error: 'the user is disabled' };
-    const granted = parseScope(r.row.scope);
-    const asked = parseScope(params.scope);
-    if (asked.some((s) => !granted.includes(s))) return { error: 'scope exceeds the original grant' };
-    const scopes = asked.length ? asked : granted;
-    const res = await issueUserTokens(w, tx, {
-      user,
-      clientId: r.row.clientId,
-      scopes,
-      grant: 'refresh_token',
-      authTime: r.row.authTime,
-      familyId: r.row.familyId,
-      previousRefreshId: r.kind === 'ok' ? r.row.id : undefined,
-      withRefresh: true,
+      return { res };
     });
-    await w.audit.record(
-      tx,
-      { type: 'token.refreshed', subjectId: user.id, details: { client_id: r.row.clientId, grace_retry: r.kind === 'grace' } },
-      g.ctx,
-    );
-    return { res };
-  });
-  if (!outcome.res) throw invalidGrant(outcome.error ?? 'invalid refresh token');
-  return outcome.res;
+    if (!outcome.res) throw invalidGrant(outcome.error ?? 'invalid refresh token');
+    return outcome.res;
+  } catch (e) {
+    if (e instanceof Refused) throw invalidGrant(e.message);
+    throw e;
+  }
 };
