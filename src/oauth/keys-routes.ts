@@ -31,8 +31,12 @@ export async function rotateSigningKey(w: Warden, ctx: RequestContext, reason: '
  */
 export async function maintainSigningKeys(w: Warden): Promise<{ retired: number; rotated: string | undefined }> {
   if (w.keys.algorithm === 'HS256') return { retired: 0, rotated: undefined };
+  const before = new Set(w.keys.jwks().keys.map((k) => k.kid));
   const retired = await w.keys.retireExpired();
-  if (retired) w.accessTokens.clearCache();
+  // Another instance may have retired or rotated: reload, and forget cached verifications if a key left.
+  await w.keys.reload();
+  const after = new Set(w.keys.jwks().keys.map((k) => k.kid));
+  if (retired || [...before].some((kid) => !after.has(kid))) w.accessTokens.clearCache();
   let rotated: string | undefined;
   if (w.config.KEY_ROTATION_DAYS > 0) {
     const keys = await w.keys.list();

@@ -235,7 +235,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
 
   app.post(
     '/authorize',
-    { schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody } },
+    {
+      // The login form checks passwords: the stricter limit of the token endpoint applies (lockout applies too).
+      config: { rateLimitGroup: 'token' },
+      schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody },
+    },
     async (request, reply) => {
       const body = request.body as FormBody;
       const ix = await cookies.loadInteraction(body.interaction);
