@@ -27,6 +27,8 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
       const r = await consumeRefreshToken(tx, params.refresh_token!, now, w.config.REFRESH_REUSE_GRACE_SECONDS, successorId);
       if (r.kind === 'invalid') throw new Refused(`refresh token ${r.reason}`);
       // Bound to the client it was issued to (RFC 6749 §6): another client cannot use it (nor burn it).
+      // (Ended sessions need no check here: logout, reset and disable revoke the rows themselves, and a
+      // password change deliberately keeps the family it was made from.)
       if ((r.row.clientId ?? null) !== (client?.clientId ?? null)) throw new Refused('refresh token was issued to another client');
       if (r.kind === 'reused') {
         // Committed on purpose: the family stays revoked although the request fails.
@@ -40,7 +42,6 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
       }
       const user = await w.userCache.get(r.row.userId);
       if (!user || user.disabled) throw new Refused('the user is disabled');
-      if (r.row.createdAt.getTime() < user.tokensValidAfter.getTime()) throw new Refused('the session was ended');
       const granted = parseScope(r.row.scope);
       const asked = parseScope(params.scope);
       if (asked.some((s) => !granted.includes(s))) throw new Refused('scope exceeds the original grant');
