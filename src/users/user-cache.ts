@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Db } from '../storage/database.js';
+import type { Db, Executor } from '../storage/database.js';
 import type { StateStore } from '../storage/state/store.js';
 import { findUserById, findUserByUsername, type UserRecord } from './repository.js';
 
@@ -25,15 +25,20 @@ export class UserCache {
     state.onReconnect?.(() => this.entries.clear());
   }
 
-  /** By id (or by username when tokens carry it as `sub`). */
-  async get(key: string, by: 'id' | 'username' = 'id'): Promise<UserRecord | undefined> {
+  /**
+   * By id (or by username when tokens carry it as `sub`). Inside a transaction pass it as `ex`: a miss
+   * must read through that transaction (PGlite has one connection; a query beside it would wait forever).
+   */
+  async get(key: string, by: 'id' | 'username' = 'id', ex?: Executor): Promise<UserRecord | undefined> {
     const cacheKey = by === 'id' ? key : `u:${key.toLowerCase()}`;
     const hit = this.entries.get(cacheKey);
     if (hit && this.clock.now() - hit.at < this.ttlMs) return hit.user;
-    let p = this.inflight.get(cacheKey);
+    let p = ex ? undefined : this.inflight.get(cacheKey);
     if (!p) {
-      p = (by === 'id' ? findUserById(this.db, key) : findUserByUsername(this.db, key)).finally(() => this.inflight.delete(cacheKey));
-      this.inflight.set(cacheKey, p);
+      const source = ex ?? this.db;
+      p = (by === 'id' ? findUserById(source, key) : findUserByUsername(source, key)).finally(() => this.inflight.delete(cacheKey));
+      // A read inside a transaction is not shared with other callers (they may not wait on that transaction).
+      if (!ex) this.inflight.set(cacheKey, p);
     }
     const user = await p;
     if (this.ttlMs > 0) {

@@ -40,7 +40,7 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
         );
         return { error: 'refresh token already used; the session has been revoked' };
       }
-      const user = await w.userCache.get(r.row.userId);
+      const user = await w.userCache.get(r.row.userId, 'id', tx);
       if (!user || user.disabled) throw new Refused('the user is disabled');
       const granted = parseScope(r.row.scope);
       const asked = parseScope(params.scope);
