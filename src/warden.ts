@@ -108,6 +108,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     users.emailChangedHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
     closers.push(() => mailer.close(), () => account.reset.idle());
+    // Runs before the database closes (closers run first, last-in first-out): queued audit rows are written.
+    closers.push(() => audit.flush());
     const warden: Warden = {
       config,
       clock,

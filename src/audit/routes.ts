@@ -37,6 +37,7 @@ export async function auditRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const q = request.query;
+      await app.warden.audit.flush();
       const page = await findAuditEvents(app.warden.db, {
         type: q.type,
         actor: q.actor,

@@ -219,6 +219,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
     const user = await w.users.get(id).catch(() => undefined);
     if (!user) return send(reply, 404, refusedPage('No such user.'));
+    await w.audit.flush();
     const [locked, mfa, events] = await Promise.all([
       w.lockout.isLocked(user),
       w.mfa.isEnrolled(user.id),
@@ -369,6 +370,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     else if ((from && Number.isNaN(from.getTime())) || (to && Number.isNaN(to.getTime()))) error = 'From and To must be dates.';
     if (error) return send(reply, 422, auditPage(viewer(request), f, [], null, error));
     try {
+      await w.audit.flush();
       const result = await findAuditEvents(w.db, { ...f, from, to, limit: 50, cursor: str(q.cursor) });
       return send(reply, 200, auditPage(viewer(request), f, result.items, result.nextCursor));
     } catch (e) {
