@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden } from '../http/errors.js';
 import { Networks } from '../http/networks.js';
 import type { Warden } from '../warden.js';
@@ -169,8 +169,10 @@ export function installAdminNetworkGuard(app: FastifyInstance) {
 
 /** Routes with config `sensitive: true` (e.g. GET /secure-data): each authenticated access is audited. */
 export function installSensitiveAccessAudit(app: FastifyInstance) {
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.config?.sensitive !== true || !request.auth) return;
+  // A route-level hook on the sensitive routes only (attached as each is declared, after this plugin),
+  // so every other request does not pay a global hook and a route-config lookup.
+  const audit = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.auth) return;
     const w = request.server.warden;
     try {
       await w.audit.record(
@@ -186,5 +188,10 @@ export function installSensitiveAccessAudit(app: FastifyInstance) {
       // The answer is already sent; the failure is logged loudly instead of lost.
       request.log.error({ err }, 'could not audit a sensitive access');
     }
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.config?.sensitive !== true) return;
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [audit] : [...(Array.isArray(existing) ? existing : [existing]), audit];
   });
 }
