@@ -96,11 +96,21 @@ async function metricsPlugin(app: FastifyInstance) {
   const metrics = app.warden.metrics;
   const allowed = new Networks(app.warden.config.metricsAllowedNetworks);
 
+  // Label children bound once per (method, route, status): prom-client otherwise validates and hashes
+  // the label object on every inc/observe. The set is bounded (routes are fixed, 404s are "unmatched").
+  const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
   app.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    if (labels.route === '/token' && request.method === 'POST' && reply.statusCode === 200) {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      const labels = { method: request.method, route, status: String(reply.statusCode) };
+      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      children.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(reply.elapsedTime / 1000);
+    if (route === '/token' && request.method === 'POST' && reply.statusCode === 200) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       // The token endpoint treats a missing grant_type with a username as password (FastAPI's form).
       const grant = typeof body.grant_type === 'string' && body.grant_type ? body.grant_type : 'password';
