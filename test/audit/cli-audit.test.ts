@@ -1,48 +1,24 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { CLI, ROOT, runCli } from '../support/process.js';
-import { testPostgresUrl, withDatabase } from '../support/template.js';
+import { CLI, freshBackend, ROOT, runCli } from '../support/process.js';
+import { testPostgresUrl } from '../support/template.js';
 
 const PASSWORD = 'correct horse battery staple';
 
 describe('warden audit tail', () => {
   let env: Record<string, string>;
-  let dir: string;
-  let cleanup: () => Promise<void> = async () => {};
+  let dispose: () => Promise<void> = async () => {};
   const postgres = Boolean(testPostgresUrl());
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-audit-cli-'));
-    const pgUrl = testPostgresUrl();
-    if (pgUrl) {
-      // Not warden_t_*: a concurrent test run's cleanup drops every database with that prefix.
-      const name = `warden_auditcli_${process.pid}`;
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`drop database if exists ${name}`);
-      await admin.query(`create database ${name}`);
-      env = { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir };
-      cleanup = async () => {
-        await admin.query(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      };
-    } else {
-      env = { DATA_DIR: dir };
-    }
+    ({ env, dispose } = await freshBackend('audit-cli'));
     for (const u of ['alpha', 'beta']) {
       const r = await runCli(['user', 'create', '--username', u, '--email', `${u}@example.com`, '--password-stdin'], env, `${PASSWORD}\n`);
       assert.equal(r.code, 0, r.stderr);
     }
     assert.equal((await runCli(['user', 'disable', 'beta'], env)).code, 0);
   });
-  after(async () => {
-    await cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => dispose());
 
   it('prints the latest events oldest first, filtered by --type and cut by --limit', { timeout: 60_000 }, async () => {
     const all = await runCli(['audit', 'tail'], env);

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
-import pg from 'pg';
-import { runCli, startServerProcess } from '../support/process.js';
-import { testPostgresUrl, withDatabase } from '../support/template.js';
+import { freshBackend, runCli, startServerProcess } from '../support/process.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -14,29 +11,11 @@ const PASSWORD = 'correct horse battery staple';
 describe('warden CLI', () => {
   let env: Record<string, string>;
   let dir: string;
-  let cleanup: () => Promise<void> = async () => {};
+  let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
-    const pgUrl = testPostgresUrl();
-    if (pgUrl) {
-      const name = `warden_t_cli_${process.pid}`;
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`drop database if exists ${name}`);
-      await admin.query(`create database ${name}`);
-      env = { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir };
-      cleanup = async () => {
-        await admin.query(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      };
-    } else {
-      env = { DATA_DIR: dir };
-    }
+    ({ env, dir, dispose } = await freshBackend('cli'));
   });
-  after(async () => {
-    await cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => dispose());
 
   it('migrate applies migrations', { timeout: 60_000 }, async () => {
     const r = await runCli(['migrate'], env);

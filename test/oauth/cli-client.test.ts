@@ -1,38 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { runCli } from '../support/process.js';
-import { testPostgresUrl, withDatabase } from '../support/template.js';
+import { freshBackend, runCli } from '../support/process.js';
 
 describe('warden client create|list|rotate-secret|delete', () => {
   let env: Record<string, string>;
-  let dir: string;
-  let cleanup: () => Promise<void> = async () => {};
+  let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'warden-cli-client-'));
-    const pgUrl = testPostgresUrl();
-    if (pgUrl) {
-      const name = `warden_t_cli_client_${process.pid}`;
-      const admin = new pg.Client({ connectionString: pgUrl });
-      await admin.connect();
-      await admin.query(`drop database if exists ${name}`);
-      await admin.query(`create database ${name}`);
-      env = { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir };
-      cleanup = async () => {
-        await admin.query(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      };
-    } else {
-      env = { DATA_DIR: dir };
-    }
+    ({ env, dispose } = await freshBackend('cli-client'));
   });
-  after(async () => {
-    await cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => dispose());
 
   it('creates (secret once), lists, rotates and deletes; bad input is one line and exit 2', { timeout: 120_000 }, async () => {
     const created = await runCli(['client', 'create', '--name', 'Web', '--redirect-uri', 'https://app.example.com/cb', '--scope', 'openid profile'], env);

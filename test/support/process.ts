@@ -87,3 +87,33 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     },
   };
 }
+
+/**
+ * A fresh backend for commands and spawned servers: an empty PGlite data dir, or (in the PostgreSQL
+ * pass) a fresh database of this run. `dispose` removes it.
+ */
+export async function freshBackend(label: string): Promise<{ env: Record<string, string>; dir: string; dispose(): Promise<void> }> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { testPostgresUrl, withDatabase } = await import('./template.js');
+  const dir = mkdtempSync(join(tmpdir(), `warden-${label}-`));
+  const pgUrl = testPostgresUrl();
+  if (!pgUrl) return { env: { DATA_DIR: dir }, dir, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  const { default: pg } = await import('pg');
+  // Named after this run, so the run's cleanup catches it if the process dies, and no other run touches it.
+  const name = `warden_t_${process.env.WARDEN_TEST_RUN ?? 'x'}_${label.replace(/\W/g, '')}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${name}`);
+  await admin.query(`create database ${name}`);
+  return {
+    env: { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir },
+    dir,
+    async dispose() {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
