@@ -136,6 +136,20 @@ export class AccountLockout implements LoginGuard {
     }
   }
 
+  /** A shed attempt (503) checked no password: give back the reservation `before` took for it. */
+  async abandoned(login: string, user: UserRecord | undefined, _ctx: RequestContext): Promise<void> {
+    try {
+      for (const s of this.subjects(login, user)) {
+        const k = this.key(s);
+        for (const [counter, ttlMs] of [[`${k}:n`, MEMORY_MS], [`${k}:hour`, HOUR_MS]] as const) {
+          if (Number((await this.state.get(counter)) ?? 0) > 0) await this.state.increment(counter, ttlMs, -1);
+        }
+      }
+    } catch (e) {
+      this.log?.warn({ err: e }, 'could not release a shed login from the lockout state');
+    }
+  }
+
   /** Start a lock unless one is running (concurrent failures must not skip a doubling). */
   private async lock(k: string): Promise<{ level: number; minutes: number } | undefined> {
     const first = this.config.LOCKOUT_MINUTES * 60_000;

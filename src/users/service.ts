@@ -6,7 +6,7 @@ import { DEFAULT_ROLE, type Role } from '../access/roles.js';
 import type { Db, Executor } from '../storage/database.js';
 import { isUniqueViolation, sqlState } from '../storage/errors.js';
 import { revokeUserRefreshTokens } from '../tokens/refresh-token.js';
-import type { PasswordHasher } from './password-hasher.js';
+import { HasherOverloadedError, type PasswordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import {
   findUserById,
@@ -62,6 +62,8 @@ export interface LoginGuard {
   before(login: string, ctx: RequestContext): Promise<void>;
   failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext): Promise<void>;
   succeeded(user: UserRecord, ctx: RequestContext): Promise<void>;
+  /** The attempt admitted by `before` was shed (hasher overloaded, 503) before any password was checked. */
+  abandoned?(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
 }
 
 export class UsersService {
@@ -140,7 +142,14 @@ export class UsersService {
   async authenticate(login: string, password: string, ctx: RequestContext): Promise<UserRecord> {
     for (const g of this.loginGuards) await g.before(login, ctx);
     const user = await findUserByLogin(this.db, login);
-    const result = await this.hasher.verify(user?.passwordHash, password);
+    let result: Awaited<ReturnType<PasswordHasher['verify']>>;
+    try {
+      result = await this.hasher.verify(user?.passwordHash, password);
+    } catch (e) {
+      // A login shed with 503 guessed nothing: it must not count toward the account's lockout.
+      if (e instanceof HasherOverloadedError) for (const g of this.loginGuards) await g.abandoned?.(login, user, ctx);
+      throw e;
+    }
     let failure: LoginFailure | undefined;
     if (!user) failure = 'unknown_user';
     else if (!result.ok) failure = 'bad_password';
