@@ -17,7 +17,7 @@ export const mfaPasswordStep: PasswordGrantStep = async (g, user, scopes) => {
   const requirement = await w.mfa.requirement(user);
   if (requirement === 'none') return;
   if (requirement === 'enrollment_required') {
-    await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'mfa_enrollment_required' } }, g.ctx);
+    await w.audit.record(w.db, { type: 'login.failed', actorId: user.id, subjectId: user.id, details: { reason: 'mfa_enrollment_required' } }, g.ctx);
     throw new OAuthError(
       'mfa_enrollment_required',
       'administrators must have two-factor authentication (TOTP) enabled to sign in on this server (REQUIRE_ADMIN_MFA); enrol at POST /users/me/mfa/totp while signed in, or ask another admin',
@@ -62,8 +62,8 @@ export const mfaGrant: GrantHandler = async (g) => {
       withRefresh: true,
     });
     const details = { grant: MFA_GRANT, client_id: challenge.clientId, scope: res.scope };
-    await w.audit.record(tx, { type: 'token.issued', subjectId: user.id, details }, g.ctx);
-    await w.audit.record(tx, { type: 'login.succeeded', subjectId: user.id, details: { via: 'password_grant', mfa: 'totp' } }, g.ctx);
+    await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details }, g.ctx);
+    await w.audit.record(tx, { type: 'login.succeeded', actorId: user.id, subjectId: user.id, details: { via: 'password_grant', mfa: 'totp' } }, g.ctx);
     return res;
   });
 };

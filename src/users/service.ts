@@ -159,7 +159,7 @@ export class UsersService {
       for (const g of this.loginGuards) await g.failed(login, user, failure, ctx);
       await this.audit.record(
         this.db,
-        { type: 'login.failed', subjectId: user?.id ?? null, details: { reason: failure, login: login.slice(0, 254) } },
+        { type: 'login.failed', actorId: user?.id ?? null, subjectId: user?.id ?? null, details: { reason: failure, login: login.slice(0, 254) } },
         ctx,
       );
       throw new LoginError(failure, user);

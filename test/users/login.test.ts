@@ -22,6 +22,11 @@ describe('POST /token, password grant', () => {
     assert.equal(body.expires_in, 900);
     assert.match(body.refresh_token, /^wrt_/);
     assert.equal(typeof body.scope, 'string');
+    // The sign-in is audited with the user as both actor and subject.
+    const { auditEvents } = await import('../../src/storage/schema.js');
+    const { eq } = await import('drizzle-orm');
+    const [ev] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'login.succeeded'));
+    assert.ok(ev?.actorId && ev.actorId === ev.subjectId);
   });
 
   it('issues tokens whose /users/me answer has exactly the contract fields', async () => {

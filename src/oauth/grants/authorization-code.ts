@@ -57,7 +57,7 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
       nonce: row.nonce ?? undefined,
     });
     await recordIssued(tx, row.codeHash, res.familyId ?? null, res.jti);
-    await w.audit.record(tx, { type: 'token.issued', subjectId: user.id, details: { grant: 'authorization_code', client_id: client.clientId, scope: res.scope } }, g.ctx);
+    await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'authorization_code', client_id: client.clientId, scope: res.scope } }, g.ctx);
     return { res };
   });
   if ('res' in outcome) return outcome.res;

@@ -19,6 +19,6 @@ export const clientCredentialsGrant: GrantHandler = async (g) => {
   if (params.scope && scopes.some((s) => USER_SCOPES.has(s))) throw invalidScope('user scopes cannot be granted to a client acting for itself');
   const access = await w.accessTokens.issue({ subject: client.clientId, scope: scopes.join(' '), clientId: client.clientId, grant: 'client_credentials' });
   // Nothing is stored for this token, so the event is written in the next batch, not per token.
-  w.audit.recordBatched(w.db, { type: 'token.issued', subjectId: client.clientId, details: { grant: 'client_credentials', client_id: client.clientId, scope: scopes.join(' ') } }, g.ctx);
+  w.audit.recordBatched(w.db, { type: 'token.issued', actorId: client.clientId, subjectId: client.clientId, details: { grant: 'client_credentials', client_id: client.clientId, scope: scopes.join(' ') } }, g.ctx);
   return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope: scopes.join(' ') };
 };

@@ -44,8 +44,8 @@ export const passwordGrant: GrantHandler = async (g) => {
       authTime: new Date(w.clock.now()),
       withRefresh: true,
     });
-    await w.audit.record(tx, { type: 'token.issued', subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope: res.scope } }, g.ctx);
-    await w.audit.record(tx, { type: 'login.succeeded', subjectId: user.id, details: { via: 'password_grant' } }, g.ctx);
+    await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope: res.scope } }, g.ctx);
+    await w.audit.record(tx, { type: 'login.succeeded', actorId: user.id, subjectId: user.id, details: { via: 'password_grant' } }, g.ctx);
     return res;
   });
 };
