@@ -51,7 +51,7 @@ describe('warden CLI', () => {
   });
 
   it('user import is all-or-nothing, names a bad line, and imported bcrypt users log in (rehashed)', { timeout: 120_000 }, async () => {
-    const bcrypt = await bcryptHash('imported password 1', { cost: 4 });
+    const bcrypt = await bcryptHash('imported password 1', 4);
     const good = (n: number) => JSON.stringify({ username: `imp${n}`, email: `imp${n}@example.com`, full_name: `Imported ${n}`, hashed_password: bcrypt, disabled: false, roles: ['user'] });
     const badFile = join(dir, 'bad.jsonl');
     writeFileSync(badFile, [good(1), good(2), JSON.stringify({ username: 'imp3', email: 'not-an-email', hashed_password: bcrypt })].join('\n'));

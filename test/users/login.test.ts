@@ -94,7 +94,7 @@ describe('POST /token, password grant', () => {
 
   it('verifies an imported bcrypt ($2b$/$2a$/$2y$) hash and rehashes it to argon2id at login', async () => {
     for (const [i, prefix] of (['$2b$', '$2a$', '$2y$'] as const).entries()) {
-      const bcrypt = (await bcryptHash('legacy password 123', { cost: 4 })).replace(/^\$2[aby]\$/, prefix);
+      const bcrypt = (await bcryptHash('legacy password 123', 4)).replace(/^\$2[aby]\$/, prefix);
       await insertUser(t.warden.db, { username: `legacy${i}`, email: `legacy${i}@example.com`, passwordHash: bcrypt, roles: ['user'], now: new Date() });
       assert.equal((await passwordLogin(t.app, `legacy${i}`, 'wrong password')).statusCode, 400);
       const res = await passwordLogin(t.app, `legacy${i}`, 'legacy password 123');
