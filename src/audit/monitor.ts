@@ -74,7 +74,8 @@ export class Monitor {
 
   private async failedLogin(e: Recorded) {
     const ip = e.ctx.ip;
-    const login = typeof e.details?.login === 'string' ? e.details.login.toLowerCase() : undefined;
+    const given = e.details?.login ?? e.details?.login_sha256;
+    const login = typeof given === 'string' ? given.toLowerCase() : undefined;
     const account = e.subjectId ?? (login !== undefined ? `login:${login}` : undefined);
     if (!ip || !account) return;
     const c = this.w.config;

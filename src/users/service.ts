@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
@@ -159,7 +160,16 @@ export class UsersService {
       for (const g of this.loginGuards) await g.failed(login, user, failure, ctx);
       await this.audit.record(
         this.db,
-        { type: 'login.failed', actorId: user?.id ?? null, subjectId: user?.id ?? null, details: { reason: failure, login: login.slice(0, 254) } },
+        {
+          type: 'login.failed',
+          actorId: user?.id ?? null,
+          subjectId: user?.id ?? null,
+          // Never the typed text for an unknown login: it may be a password typed into the wrong field.
+          // A short hash still lets monitoring count distinct targets.
+          details: user
+            ? { reason: failure, login: user.username }
+            : { reason: failure, login_sha256: createHash('sha256').update(login.toLowerCase()).digest('hex').slice(0, 16) },
+        },
         ctx,
       );
       throw new LoginError(failure, user);

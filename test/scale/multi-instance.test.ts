@@ -256,12 +256,11 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
     await eventually('B refusing the logged-out token', 1000, async () => (await call(b.base, 'GET', '/users/me', { token })).status === 401);
   });
 
-  it('refuses on one instance an access token revoked through the other (RFC 7009)', async (t) => {
+  it('refuses on one instance an access token revoked through the other (RFC 7009)', async () => {
     await register('revoked', '192.0.2.40');
     const token = (await login(b.base, 'revoked')).body.access_token as string;
     assert.equal((await call(b.base, 'GET', '/users/me', { token })).status, 200);
     const r = await call(a.base, 'POST', '/revoke', { form: { token, token_type_hint: 'access_token' } });
-    if (r.status === 404) return t.skip('POST /revoke is not there');
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await eventually('B refusing the revoked token', 1000, async () => (await call(b.base, 'GET', '/users/me', { token })).status === 401);
   });

@@ -51,6 +51,11 @@ describe('POST /token, password grant', () => {
     assert.deepEqual(wrong.json(), { error: 'invalid_grant', error_description: 'invalid username or password' });
     assert.equal(unknown.statusCode, wrong.statusCode);
     assert.deepEqual(unknown.json(), wrong.json());
+    // What was typed for an unknown login may be a misplaced password: only a hash of it is audited.
+    const { auditEvents } = await import('../../src/storage/schema.js');
+    const failed = await t.warden.db.select().from(auditEvents);
+    assert.ok(!JSON.stringify(failed).includes('nobody-here'));
+    assert.ok(failed.some((e) => e.type === 'login.failed' && typeof e.details.login_sha256 === 'string'));
     assert.equal(wrong.headers['cache-control'], 'no-store');
   });
 
