@@ -172,16 +172,15 @@ async function main() {
       }
       return Array.from({ length: accounts }, (_, i) => formBody({ grant_type: 'password', username: `${prefix}${i}`, password: PASSWORD }));
     };
-    const [steadyBodies, allCoresBodies, floodBodies] = [await accountsFor('steady'), await accountsFor('allcores'), await accountsFor('flood')];
+    const [steadyBodies, fewerBodies, floodBodies] = [await accountsFor('steady'), await accountsFor('fewer'), await accountsFor('flood')];
     const loginSeconds = QUICK ? 5 : 15;
     const loginRun = (base: string, bodies: string[], connections: number, seconds: number) =>
       load({ url: `${base}/token`, method: 'POST', headers: FORM, bodies, connections, seconds });
-    const hashSlots = Math.max(1, cores - 1);
     // Saturating: every hashing slot busy and the queue never empty, below the shedding point (HASH_QUEUE 64).
     const [logins, meDuring] = await Promise.all([loginRun(w.base, steadyBodies, 48, loginSeconds), load({ ...meSpec, connections: 8, rate: 500, seconds: loginSeconds })]);
     const loginShare = logins.ok / raw.perSecond;
     row(
-      `POST /token password grant, 48 connections (default HASH_CONCURRENCY: ${hashSlots} of ${cores} cores)`,
+      `POST /token password grant, 48 connections (default HASH_CONCURRENCY: all ${cores} cores, hashing threads at nice 19)`,
       `${fmt(logins.ok)} logins/s = ${(loginShare * 100).toFixed(0)}% of raw; p99 ${ms(logins.p99)}`,
       '≥ 70% of raw argon2id',
       verdict(loginShare >= 0.7),
@@ -201,19 +200,19 @@ async function main() {
       verdict(flood.shed > 0 && flood.p99 < 10_000),
     );
     unexpected(flood, 'password grant overload');
-    // The same with every core hashing (HASH_CONCURRENCY = cores): the trade-off behind the default.
-    const allCores = await startWarden({ DATABASE_URL: databaseUrl, HASH_CONCURRENCY: String(cores) }, { useDist });
-    stops.push(allCores.proc.stop);
-    const meAll: LoadSpec = { ...meSpec, url: `${allCores.base}/users/me`, connections: 8, rate: 500, seconds: loginSeconds };
-    const [loginsAll, meDuringAll] = await Promise.all([loginRun(allCores.base, allCoresBodies, 48, loginSeconds), load(meAll)]);
-    await allCores.proc.stop();
+    // The same with one core left to the event loop (HASH_CONCURRENCY = cores - 1, the default before
+    // hashing moved to low-priority threads): what the niced threads buy.
+    const fewer = Math.max(1, cores - 1);
+    const oneLess = await startWarden({ DATABASE_URL: databaseUrl, HASH_CONCURRENCY: String(fewer) }, { useDist });
+    stops.push(oneLess.proc.stop);
+    const meFewer: LoadSpec = { ...meSpec, url: `${oneLess.base}/users/me`, connections: 8, rate: 500, seconds: loginSeconds };
+    const [loginsFewer, meDuringFewer] = await Promise.all([loginRun(oneLess.base, fewerBodies, 48, loginSeconds), load(meFewer)]);
+    await oneLess.proc.stop();
     row(
-      `… with HASH_CONCURRENCY=${cores} (every core hashes)`,
-      `${fmt(loginsAll.ok)} logins/s = ${((loginsAll.ok / raw.perSecond) * 100).toFixed(0)}% of raw; /users/me p99 meanwhile ${ms(meDuringAll.p99)}`,
-      '≥ 70% of raw; p99 < 25 ms',
-      verdict(loginsAll.ok / raw.perSecond >= 0.7 && meDuringAll.p99 < 25),
+      `… with HASH_CONCURRENCY=${fewer} (a core left to the event loop)`,
+      `${fmt(loginsFewer.ok)} logins/s = ${((loginsFewer.ok / raw.perSecond) * 100).toFixed(0)}% of raw; /users/me p99 meanwhile ${ms(meDuringFewer.p99)}`,
     );
-    unexpected(loginsAll, `password grant load (HASH_CONCURRENCY=${cores})`);
+    unexpected(loginsFewer, `password grant load (HASH_CONCURRENCY=${fewer})`);
 
     // --- refresh_token rotation on PostgreSQL ---
     const rtConnections = 16;

@@ -3,7 +3,6 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { openDatabase, type Database } from './storage/database.js';
 import { MemoryStateStore } from './storage/state/memory.js';
-import { RedisStateStore } from './storage/state/redis.js';
 import type { StateStore } from './storage/state/store.js';
 import { AccessTokens } from './tokens/access-token.js';
 import { RevocationList } from './tokens/revocation.js';
@@ -107,7 +106,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     users.emailChangedHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
-    closers.push(() => mailer.close(), () => account.reset.idle());
+    closers.push(() => hasher.close(), () => mailer.close(), () => account.reset.idle());
     // Runs before the database closes (closers run first, last-in first-out): queued audit rows are written.
     closers.push(() => audit.flush());
     const warden: Warden = {
@@ -152,6 +151,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
  */
 async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
   if (!config.REDIS_URL) return new MemoryStateStore(clock);
+  // Loaded only when used: ioredis is ~7 MB of heap that a single instance never needs.
+  const { RedisStateStore } = await import('./storage/state/redis.js');
   const store = new RedisStateStore(config.REDIS_URL);
   await store.connected(3000);
   return store;

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNotNull, isNull, lt } from 'drizzle-orm';
-import { authenticator } from 'otplib';
 import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
@@ -11,6 +10,10 @@ import type { StateStore } from '../storage/state/store.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import { findUserById, type UserRecord } from '../users/repository.js';
 import { LoginError, type UsersService } from '../users/service.js';
+
+/** otplib is loaded with the first MFA enrolment or check: most servers idle without either. */
+let otplibModule: Promise<typeof import('otplib')> | undefined;
+const otplib = () => (otplibModule ??= import('otplib'));
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30-second steps. */
 const STEP_MS = 30_000;
@@ -96,6 +99,7 @@ export class MfaService {
 
   /** A new secret (shown once). Replaces a pending, unconfirmed one; refused while TOTP is active. */
   async beginEnrolment(user: UserRecord): Promise<{ secret: string; otpauthUri: string }> {
+    const { authenticator } = await otplib();
     const secret = authenticator.generateSecret(20); // 160 bits, RFC 4226 §4's recommendation
     const now = this.now();
     const rows = await this.db
@@ -113,7 +117,7 @@ export class MfaService {
     const [row] = await this.db.select().from(mfaTotp).where(eq(mfaTotp.userId, user.id)).limit(1);
     if (!row) throw conflict('mfa_not_started', 'start with POST /users/me/mfa/totp');
     if (row.confirmedAt) throw conflict('mfa_already_enabled', 'TOTP is already enabled');
-    const step = this.matchStep(row.secret, code);
+    const step = await this.matchStep(row.secret, code);
     if (step === undefined) {
       await this.audit.record(this.db, { type: 'mfa.failed', subjectId: user.id, details: { reason: 'wrong_code', stage: 'confirm' } }, ctx);
       throw invalidCode();
@@ -191,7 +195,7 @@ export class MfaService {
     }
     const normalised = normaliseCode(code);
     if (/^\d{6}$/.test(normalised)) {
-      const step = this.matchStep(row.secret, normalised);
+      const step = await this.matchStep(row.secret, normalised);
       if (step === undefined) return this.failed(user, login, 'wrong_code', ctx);
       // Claimed in the shared store first (another instance may be checking the same code right now) …
       if (!(await this.state.setIfAbsent(`mfa:totp-used:${userId}:${step}`, '1', STEP_MS * (2 * WINDOW + 2)))) {
@@ -224,7 +228,8 @@ export class MfaService {
   }
 
   /** The TOTP step `code` belongs to within the window, or undefined. Compared by otplib; digits only. */
-  private matchStep(secret: string, code: string): number | undefined {
+  private async matchStep(secret: string, code: string): Promise<number | undefined> {
+    const { authenticator } = await otplib();
     const now = this.clock.now();
     const normalised = normaliseCode(code);
     if (!/^\d{6}$/.test(normalised)) return undefined;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { releaseYoungGeneration } from './young-generation.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DataDirInUseError } from '../storage/database.js';
 import { startServer } from '../http/server.js';
@@ -15,6 +16,7 @@ const serve: Command = {
   usage: 'serve',
   async run() {
     await startServer(loadConfig(), { handleSignals: true });
+    releaseYoungGeneration();
     return -1;
   },
 };

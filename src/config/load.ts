@@ -6,6 +6,9 @@ import { SettingsSchema, type Settings } from './schema.js';
 
 export type { Settings };
 
+/** Linux lets a thread lower its own CPU priority (hash-threads.ts finds its id in /proc/thread-self). */
+const LOW_PRIORITY_THREADS = process.platform === 'linux' && existsSync('/proc/thread-self');
+
 /** The frozen, typed configuration every module receives. Derived values are computed once here. */
 export interface Config extends Settings {
   readonly issuer: string;
@@ -131,7 +134,8 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     audience: s.JWT_AUDIENCE === '' ? undefined : s.JWT_AUDIENCE,
     accessTokenTtlSeconds: s.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
     refreshTokenTtlSeconds: s.REFRESH_TOKEN_EXPIRE_DAYS * 86400,
-    hashConcurrency: s.HASH_CONCURRENCY > 0 ? s.HASH_CONCURRENCY : Math.max(1, cores - 1),
+    // Niced hashing threads (src/users/hash-threads.ts) yield to the event loop, so all cores may hash.
+    hashConcurrency: s.HASH_CONCURRENCY > 0 ? s.HASH_CONCURRENCY : LOW_PRIORITY_THREADS ? cores : Math.max(1, cores - 1),
     tls,
   };
   return Object.freeze(config);

@@ -45,7 +45,7 @@ export const SettingsSchema = Type.Object({
     default: 'nist',
     description: 'classic also requires a digit and an uppercase letter',
   }),
-  HASH_CONCURRENCY: Int(0, 0, 64, 'password hashes at once; 0 = cores - 1 (at least 1)'),
+  HASH_CONCURRENCY: Int(0, 0, 64, 'password hashes at once; 0 = every core where hashing threads run at low priority (Linux), else cores - 1'),
   HASH_QUEUE: Int(64, 0, 10000, 'password hashes waiting; beyond it logins get 503 + Retry-After'),
   ARGON2_MEMORY_KIB: Int(19456, 8192, 1048576, 'argon2id memory cost'),
   ARGON2_ITERATIONS: Int(2, 1, 10, 'argon2id time cost'),

@@ -1,5 +1,5 @@
-import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { Algorithm } from '@node-rs/argon2';
+import { HashThreads, type HashJob } from './hash-threads.js';
 
 export class HasherOverloadedError extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -24,8 +24,8 @@ export interface VerifyResult {
 const BCRYPT = /^\$2[aby]\$\d\d\$/;
 
 /**
- * argon2id (OWASP: m=19456 KiB, t=2, p=1) on libuv's thread pool, never the event loop.
- * At most `concurrency` hashes run at once (leaving the loop a core); up to `queueLimit` wait;
+ * argon2id (OWASP: m=19456 KiB, t=2, p=1) on low-priority threads of its own (hash-threads.ts), never
+ * the event loop. At most `concurrency` hashes run at once; up to `queueLimit` wait;
  * beyond that callers get HasherOverloadedError, which routes answer with 503 + Retry-After,
  * so latency stays bounded under a login flood instead of growing without limit.
  */
@@ -34,6 +34,7 @@ export class PasswordHasher {
   private readonly waiting: Array<() => void> = [];
   private dummy: Promise<string> | undefined;
   private avgMs = 15;
+  private readonly threads = new HashThreads();
 
   constructor(private readonly opts: HasherOptions) {}
 
@@ -46,7 +47,7 @@ export class PasswordHasher {
     return { running: this.running, waiting: this.waiting.length };
   }
 
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
+  private async slot(job: HashJob): Promise<string | boolean> {
     if (this.running >= this.opts.concurrency) {
       if (this.waiting.length >= this.opts.queueLimit) {
         const seconds = Math.max(1, Math.ceil(((this.waiting.length / this.opts.concurrency) * this.avgMs) / 1000));
@@ -58,7 +59,7 @@ export class PasswordHasher {
     }
     const started = performance.now();
     try {
-      return await fn();
+      return await this.threads.run(job);
     } finally {
       this.avgMs = this.avgMs * 0.9 + (performance.now() - started) * 0.1;
       const next = this.waiting.shift();
@@ -68,8 +69,8 @@ export class PasswordHasher {
     }
   }
 
-  hash(password: string): Promise<string> {
-    return this.slot(() => argon2Hash(password, this.params));
+  async hash(password: string): Promise<string> {
+    return String(await this.slot({ op: 'hash', password, params: this.params }));
   }
 
   /**
@@ -79,22 +80,25 @@ export class PasswordHasher {
    */
   async verify(stored: string | undefined, password: string): Promise<VerifyResult> {
     if (stored === undefined) {
-      const dummy = await (this.dummy ??= argon2Hash('warden-dummy-password-for-timing', this.params));
-      await this.slot(() => argon2Verify(dummy, password).catch(() => false));
+      const dummy = await (this.dummy ??= this.hash('warden-dummy-password-for-timing').catch((e: unknown) => {
+        this.dummy = undefined;
+        throw e;
+      }));
+      await this.slot({ op: 'verify', stored: dummy, password });
       return { ok: false, needsRehash: false };
     }
     if (BCRYPT.test(stored)) {
-      const ok = await this.slot(() => bcryptVerify(password, stored.replace(/^\$2y\$/, '$2b$')).catch(() => false));
+      const ok = (await this.slot({ op: 'bcrypt', stored: stored.replace(/^\$2y\$/, '$2b$'), password })) === true;
       return { ok, needsRehash: ok };
     }
     if (!stored.startsWith('$argon2')) return { ok: false, needsRehash: false };
-    const ok = await this.slot(() => argon2Verify(stored, password).catch(() => false));
+    const ok = (await this.slot({ op: 'verify', stored, password })) === true;
     const current = `$argon2id$v=19$m=${this.opts.memoryKib},t=${this.opts.iterations},p=1$`;
     return { ok, needsRehash: ok && !stored.startsWith(current) };
   }
 
-  /** Warm the dummy hash so the first unknown-user login is not faster than the rest. */
-  async warm() {
-    await (this.dummy ??= argon2Hash('warden-dummy-password-for-timing', this.params));
+  /** Stop the hashing threads (server shutdown). */
+  close() {
+    return this.threads.close();
   }
 }

@@ -1,0 +1,138 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Threads that run argon2id and bcrypt at the lowest CPU priority (nice 19, Linux).
+ *
+ * Why not libuv's pool (`@node-rs/argon2`'s async API): a hash there competes for the CPU on equal terms
+ * with the event loop, PostgreSQL and everything else, so on a small machine either fewer threads hash
+ * than there are cores (logins slower) or the loop waits behind hashes (every other request slower).
+ * A niced thread only gets the CPU nothing else wants: every core can hash, and a request that arrives
+ * meanwhile still runs at once. Where the priority cannot be lowered (no /proc/thread-self, i.e. not
+ * Linux) `niced` stays false and the hasher falls back to leaving the loop a core.
+ *
+ * Threads start on first use and stop after IDLE_MS without work, so an idle server carries none.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+let niced = false;
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(tid, 19);
+  niced = require('node:os').getPriority(tid) === 19;
+} catch {}
+const argon2 = require(workerData.argon2);
+const bcrypt = require(workerData.bcrypt);
+parentPort.postMessage({ niced });
+parentPort.on('message', (job) => {
+  let result = false;
+  try {
+    if (job.op === 'hash') result = argon2.hashSync(job.password, job.params);
+    else if (job.op === 'verify') result = argon2.verifySync(job.stored, job.password);
+    else result = bcrypt.verifySync(job.password, job.stored);
+  } catch (e) {
+    if (job.op === 'hash') result = { error: String(e && e.message) };
+  }
+  parentPort.postMessage(result);
+});
+`;
+
+const IDLE_MS = 60_000;
+const require = createRequire(import.meta.url);
+
+export type HashJob =
+  | { op: 'hash'; password: string; params: object }
+  | { op: 'verify'; stored: string; password: string }
+  | { op: 'bcrypt'; stored: string; password: string };
+
+interface Thread {
+  worker: Worker;
+  ready: Promise<boolean>;
+  idle?: NodeJS.Timeout;
+}
+
+export class HashThreads {
+  private readonly free: Thread[] = [];
+  private all = new Set<Thread>();
+  private closed = false;
+
+  /** Run one job on a thread of its own. The caller bounds how many run at once. */
+  async run(job: HashJob): Promise<string | boolean> {
+    if (this.closed) throw new Error('hash threads are closed');
+    const thread = this.free.pop() ?? this.spawn();
+    clearTimeout(thread.idle);
+    await thread.ready;
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        const onExit = () => reject(new Error('hash thread exited'));
+        thread.worker.once('exit', onExit);
+        thread.worker.once('message', (m) => {
+          thread.worker.off('exit', onExit);
+          resolve(m);
+        });
+        thread.worker.postMessage(job);
+      });
+      if (typeof result === 'object' && result !== null) throw new Error(`argon2: ${(result as { error: string }).error}`);
+      return result as string | boolean;
+    } finally {
+      if (this.all.has(thread)) {
+        thread.idle = setTimeout(() => this.retire(thread), IDLE_MS).unref();
+        this.free.push(thread);
+      }
+    }
+  }
+
+  /** Whether hashing threads run at low priority here (answers after the first thread started). */
+  async niced(): Promise<boolean> {
+    const thread = this.free.pop() ?? this.spawn();
+    const niced = await thread.ready;
+    thread.idle = setTimeout(() => this.retire(thread), IDLE_MS).unref();
+    this.free.push(thread);
+    return niced;
+  }
+
+  get size() {
+    return this.all.size;
+  }
+
+  async close() {
+    this.closed = true;
+    const threads = [...this.all];
+    this.all.clear();
+    this.free.length = 0;
+    await Promise.all(threads.map((t) => (clearTimeout(t.idle), t.worker.terminate())));
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { argon2: require.resolve('@node-rs/argon2'), bcrypt: require.resolve('@node-rs/bcrypt') },
+      // A hashing thread needs little JavaScript heap; keep its young generation small.
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+      env: {},
+      stdout: false,
+      stderr: false,
+    });
+    worker.unref();
+    const ready = new Promise<boolean>((resolve, reject) => {
+      worker.once('message', (m: { niced: boolean }) => resolve(m.niced));
+      worker.once('error', reject);
+    });
+    const thread: Thread = { worker, ready };
+    worker.on('error', () => this.forget(thread));
+    worker.on('exit', () => this.forget(thread));
+    this.all.add(thread);
+    return thread;
+  }
+
+  private retire(thread: Thread) {
+    this.forget(thread);
+    void thread.worker.terminate();
+  }
+
+  private forget(thread: Thread) {
+    this.all.delete(thread);
+    const i = this.free.indexOf(thread);
+    if (i >= 0) this.free.splice(i, 1);
+  }
+}
