@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requestContext } from '../audit/request-context.js';
 import type { Config } from '../config/load.js';
 import { ProblemError } from '../http/errors.js';
-import { html, page, PAGE_CSP, type SafeHtml } from '../http/html.js';
+import { html, page, type SafeHtml } from '../http/html.js';
+import { asPage } from '../http/security-headers.js';
 import { FORGOT_ANSWER } from './routes.js';
 import { FormBody, TokenQuery } from './schemas.js';
 
@@ -14,17 +15,13 @@ import { FormBody, TokenQuery } from './schemas.js';
  */
 
 function send(reply: FastifyReply, status: number, title: string, body: SafeHtml) {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', PAGE_CSP)
-    .header('cache-control', 'no-store')
-    // The URL carries the token: never pass it on to another site. (Not no-referrer: with it, browsers
-    // send "Origin: null" on the form post, which the same-origin check must refuse.)
-    .header('referrer-policy', 'same-origin')
-    .header('x-content-type-options', 'nosniff')
-    .header('x-frame-options', 'DENY')
-    .send(page(`${title} · Warden`, html`<main><h1>${title}</h1>${body}</main>`));
+  return (
+    asPage(reply.code(status))
+      // The URL carries the token: never pass it on to another site. (Not no-referrer: with it, browsers
+      // send "Origin: null" on the form post, which the same-origin check must refuse.)
+      .header('referrer-policy', 'same-origin')
+      .send(page(`${title} · Warden`, html`<main><h1>${title}</h1>${body}</main>`))
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import { findAuditEvents } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
 import type { RequestContext } from '../audit/audit-log.js';
 import { ProblemError } from '../http/errors.js';
-import { PAGE_CSP } from '../http/html.js';
+import { asPage } from '../http/security-headers.js';
 import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { ClientMetadata } from '../oauth/clients/schemas.js';
 import { LoginError } from '../users/service.js';
@@ -57,13 +57,7 @@ const fields = (body: unknown, name: string): string[] => {
 const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
 function send(reply: FastifyReply, status: number, body: string) {
-  return reply
-    .code(status)
-    .header('content-security-policy', PAGE_CSP)
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'same-origin')
-    .type('text/html; charset=utf-8')
-    .send(body);
+  return asPage(reply.code(status)).header('referrer-policy', 'same-origin').send(body);
 }
 
 /**

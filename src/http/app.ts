@@ -11,7 +11,7 @@ import { securityHeadersPlugin } from './security-headers.js';
 import { corsPlugin } from './cors.js';
 import { rateLimitPlugin } from './rate-limit.js';
 import { metricsRoutes } from './metrics.js';
-import { nodeServerOptions, requestLimitsPlugin } from './limits.js';
+import { nodeServerOptions } from './limits.js';
 import { lockoutRoutes } from '../users/lockout-routes.js';
 import { userRoutes } from '../users/routes.js';
 import { adminUserRoutes } from '../users/admin-routes.js';
@@ -74,10 +74,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.setValidatorCompiler(validatorCompiler());
   installErrorHandler(app);
   installRequestLogging(app);
-  // The first hooks of every request (404s, errors and 429s included): headers, then CORS (so a 429
-  // is readable by an allowed origin), then rate limits, then metrics.
+  // The first hooks of every request (404s, errors and 429s included): headers, request id and the URL
+  // limit, then CORS (so a 429 is readable by an allowed origin), then rate limits, then metrics.
   await app.register(securityHeadersPlugin);
-  await app.register(requestLimitsPlugin);
   await app.register(corsPlugin);
   await app.register(rateLimitPlugin);
   await app.register(metricsRoutes);

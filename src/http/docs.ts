@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { addRouteHeaders, PAGE_HEADERS } from './security-headers.js';
 import { SCOPES } from '../oauth/scopes.js';
 
 /**
@@ -39,6 +40,10 @@ function withPasswordFlow(security: Security | undefined): Security | undefined 
  * /docs. Registered before the routes: @fastify/swagger collects them as they are added.
  */
 export async function docsPlugin(app: FastifyInstance) {
+  // Swagger UI's answers are pages: they get the page headers besides the ones every answer carries.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) addRouteHeaders(route, PAGE_HEADERS);
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

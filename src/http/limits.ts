@@ -1,9 +1,6 @@
-import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
-import { ProblemError } from './errors.js';
 
-/** Longest request target accepted (RFC 9110 §4.1 recommends supporting at least 8000 octets). */
+/** Longest request target accepted (RFC 9110 §4.1 recommends supporting at least 8000 octets); 414 beyond, checked with the security headers. */
 export const MAX_URL_LENGTH = 8192;
 /** Request line + headers; node answers 431 beyond it (its default, written down so it is a decision). */
 export const MAX_HEADER_BYTES = 16384;
@@ -21,12 +18,3 @@ export function nodeServerOptions(config: Config) {
     connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
   };
 }
-
-/** 414 for an over-long URL, before routing or any work. (Bodies: BODY_LIMIT → 413, in Fastify.) */
-async function requestLimits(app: FastifyInstance) {
-  app.addHook('onRequest', async (request) => {
-    if (request.url.length > MAX_URL_LENGTH) throw new ProblemError(414, 'uri_too_long', `the request target is longer than ${MAX_URL_LENGTH} characters`);
-  });
-}
-
-export const requestLimitsPlugin = fp(requestLimits, { name: 'warden-request-limits', fastify: '5.x' });

@@ -107,15 +107,13 @@ export function requestIdGenerator(config: Config) {
 
 /** One JSON line per request: id, method, route, path (no query string: it may carry a token), status, time, user. */
 export function installRequestLogging(app: FastifyInstance) {
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
+  // The X-Request-Id header is set with the security headers (one hook for all per-request headers).
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info(
       {
         method: request.method,
         route: request.routeOptions.url ?? null,
-        path: request.url.split('?')[0],
+        path: pathOf(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
@@ -123,5 +121,12 @@ export function installRequestLogging(app: FastifyInstance) {
       },
       'request',
     );
+    done();
   });
+}
+
+/** The path without the query string (which may carry a token). */
+function pathOf(url: string) {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }

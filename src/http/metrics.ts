@@ -12,6 +12,12 @@ import { Networks } from './networks.js';
  */
 export class Metrics {
   readonly registry = new Registry();
+  /**
+   * Per (method, route, status): a plain count and the histogram's bound child. prom-client otherwise
+   * validates and hashes the label object on every inc/observe; the counter is filled from the counts
+   * when /metrics is scraped. The set is bounded (routes are fixed, 404s are "unmatched").
+   */
+  private readonly requestSeries = new Map<string, { labels: Record<'method' | 'route' | 'status', string>; count: number; duration: { observe(v: number): void } }>();
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly logins: Counter<'result' | 'reason'>;
@@ -22,11 +28,16 @@ export class Metrics {
 
   constructor(hasher: PasswordHasher, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    const series = this.requestSeries;
     this.httpRequests = new Counter({
       name: 'warden_http_requests_total',
       help: 'HTTP requests by method, route pattern and status',
       labelNames: ['method', 'route', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const s of series.values()) this.inc(s.labels, s.count);
+      },
     });
     this.httpDuration = new Histogram({
       name: 'warden_http_request_duration_seconds',
@@ -74,6 +85,19 @@ export class Metrics {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** One answered request: counted, and its latency observed. */
+  recordRequest(method: string, route: string, status: number, seconds: number) {
+    const key = `${method} ${status} ${route}`;
+    let s = this.requestSeries.get(key);
+    if (!s) {
+      const labels = { method, route, status: String(status) };
+      s = { labels, count: 0, duration: this.httpDuration.labels(labels) };
+      this.requestSeries.set(key, s);
+    }
+    s.count++;
+    s.duration.observe(seconds);
+  }
+
   /** Counts password checks; pushed onto UsersService.loginGuards. */
   loginGuard(): LoginGuard {
     return {
@@ -96,26 +120,16 @@ async function metricsPlugin(app: FastifyInstance) {
   const metrics = app.warden.metrics;
   const allowed = new Networks(app.warden.config.metricsAllowedNetworks);
 
-  // Label children bound once per (method, route, status): prom-client otherwise validates and hashes
-  // the label object on every inc/observe. The set is bounded (routes are fixed, 404s are "unmatched").
-  const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${reply.statusCode} ${route}`;
-    let child = children.get(key);
-    if (!child) {
-      const labels = { method: request.method, route, status: String(reply.statusCode) };
-      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
-      children.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(reply.elapsedTime / 1000);
+    metrics.recordRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route === '/token' && request.method === 'POST' && reply.statusCode === 200) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       // The token endpoint treats a missing grant_type with a username as password (FastAPI's form).
       const grant = typeof body.grant_type === 'string' && body.grant_type ? body.grant_type : 'password';
       metrics.tokensIssued.inc({ grant: grant.slice(0, 64) });
     }
+    done();
   });
 
   // Hidden from the OpenAPI document (the cast: @fastify/swagger adds `hide` to FastifySchema).

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requireScope, requireUser } from '../access/guards.js';
-import { html, page, PAGE_CSP } from '../http/html.js';
+import { html, page } from '../http/html.js';
+import { asPage } from '../http/security-headers.js';
 import { ListQuery } from '../users/schemas.js';
 import { Problem } from '../users/routes.js';
 import { ItemList, ItemOut, ItemPatch, NewItem } from './schemas.js';
@@ -58,9 +59,7 @@ export async function itemRoutes(fastify: FastifyInstance) {
 <p class="description">${item.description ?? ''}</p>
 <dl><dt>Owner</dt><dd>${item.ownerId}</dd><dt>Created</dt><dd><time datetime="${item.createdAt.toISOString()}">${item.createdAt.toISOString()}</time></dd></dl>
 </main>`;
-        return reply
-          .type('text/html; charset=utf-8')
-          .header('content-security-policy', PAGE_CSP)
+        return asPage(reply)
           .serializer((s: string) => s)
           .send(page(item.title, body) as never);
       }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PAGE_CSP } from '../../src/http/html.js';
-import { HSTS } from '../../src/http/security-headers.js';
+import { API_CSP, HSTS, PAGE_HEADERS } from '../../src/http/security-headers.js';
+import { DOCS_CSP } from '../../src/http/docs.js';
 import { createTestApp, registerUser, tokensFor, bearer, type TestApp } from '../support/app.js';
 
 type Headers = Record<string, string | string[] | number | undefined>;
@@ -41,10 +42,39 @@ describe('security headers', () => {
     }
   });
 
-  it('uses the strict page CSP (no inline script, nothing from elsewhere) by default', async () => {
+  it('gives a JSON answer the API policy (nothing may load) and a request id, without the page-only headers', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(res.headers['content-security-policy'], API_CSP);
+    assert.equal(res.headers['cross-origin-resource-policy'], 'same-origin');
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    for (const name of Object.keys(PAGE_HEADERS)) assert.equal(res.headers[name], undefined, name);
+  });
+
+  it('gives every HTML page the strict page CSP and the page headers (account, console, items, docs)', async () => {
     const norm = (s: string) => s.split(';').map((p) => p.trim()).filter(Boolean).sort();
-    assert.deepEqual(norm(String(res.headers['content-security-policy'])), norm(PAGE_CSP));
+    const u = await registerUser(t.app, 'pages');
+    const { access_token } = await tokensFor(t.app, 'pages');
+    const item = await t.app.inject({ method: 'POST', url: '/items', headers: bearer(access_token), payload: { title: 'a page' } });
+    assert.equal(item.statusCode, 201, item.body);
+    const pages = [
+      { url: '/password/forgot', csp: PAGE_CSP },
+      { url: '/admin/console/login', csp: PAGE_CSP },
+      { url: `/items/${item.json().id}`, csp: PAGE_CSP, headers: { ...bearer(access_token), accept: 'text/html' } },
+      { url: '/docs/', csp: DOCS_CSP },
+    ];
+    for (const p of pages) {
+      const res = await t.app.inject({ method: 'GET', url: p.url, headers: p.headers });
+      assert.equal(res.statusCode, 200, `${p.url}: ${res.statusCode}`);
+      assert.match(String(res.headers['content-type']), /^text\/html/, p.url);
+      assert.deepEqual(norm(String(res.headers['content-security-policy'])), norm(p.csp), p.url);
+      for (const [name, value] of Object.entries(PAGE_HEADERS)) assert.equal(res.headers[name], value, `${p.url}: ${name}`);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', p.url);
+      assert.equal(res.headers['x-frame-options'], 'DENY', p.url);
+      // Pages whose form posts must carry an Origin use same-origin; nothing is passed to other sites.
+      assert.match(String(res.headers['referrer-policy']), /^(no-referrer|same-origin)$/, p.url);
+      assert.doesNotMatch(String(res.headers['content-security-policy']), /unsafe-inline|unsafe-eval/, p.url);
+    }
+    assert.ok(u.id);
   });
 
   it('defaults Cache-Control to no-store, and keeps it on token and personal-data answers', async () => {

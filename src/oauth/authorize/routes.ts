@@ -4,6 +4,7 @@ import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../audit/audit-log.js';
 import { requestContext } from '../../audit/request-context.js';
 import { PAGE_CSP } from '../../http/html.js';
+import { asPage } from '../../http/security-headers.js';
 import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
 import { LoginError } from '../../users/service.js';
@@ -58,13 +59,7 @@ function pageCsp(redirectUri?: string): string {
 }
 
 function sendPage(reply: FastifyReply, status: number, body: string, redirectUri?: string) {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', pageCsp(redirectUri))
-    .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
-    .send(body);
+  return asPage(reply.code(status), pageCsp(redirectUri)).send(body);
 }
 
 /** GET → 302; after a form post → 303 so the browser follows with a GET. */
