@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Executor } from '../storage/database.js';
 import { auditEvents } from '../storage/schema.js';
+import { sql } from 'drizzle-orm';
 
 /** Who and where a request came from; threaded from routes to services so events can name it. */
 export interface RequestContext {
@@ -82,7 +83,7 @@ export class AuditLog {
     if (batch.length && db) {
       const write = this.writing.then(async () => {
         try {
-          await db.insert(auditEvents).values(batch.map((b) => b.row));
+          await insertBatch(db, batch.map((b) => b.row));
         } catch (e) {
           // Audit rows must not vanish silently: say so where the operator looks.
           process.emitWarning(`audit: ${batch.length} queued event(s) could not be written: ${(e as Error).message}`, 'WardenAuditWarning');
@@ -118,4 +119,31 @@ export class AuditLog {
       }
     }
   }
+}
+
+type AuditRow = typeof auditEvents.$inferInsert;
+
+/**
+ * Many audit rows in one statement with one parameter: the batch as a JSON array, expanded by
+ * jsonb_to_recordset. Drizzle's multi-row insert builds 9 parameters per row through its generic
+ * query builder, which cost ~9% of a client_credentials token's CPU at 200 rows a batch.
+ */
+async function insertBatch(db: Executor, rows: AuditRow[]) {
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      at: r.at,
+      type: r.type,
+      actor_id: r.actorId,
+      subject_id: r.subjectId,
+      ip: r.ip,
+      user_agent: r.userAgent,
+      request_id: r.requestId,
+      flagged: r.flagged,
+      details: r.details,
+    })),
+  );
+  await db.execute(sql`insert into audit_events (at, type, actor_id, subject_id, ip, user_agent, request_id, flagged, details)
+    select at, type, actor_id, subject_id, ip, user_agent, request_id, flagged, details
+    from jsonb_to_recordset(${json}::jsonb)
+      as r(at timestamptz, type text, actor_id text, subject_id text, ip text, user_agent text, request_id text, flagged boolean, details jsonb)`);
 }
