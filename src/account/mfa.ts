@@ -177,7 +177,7 @@ export class MfaService {
     if (!user) return false;
     const login = opts.login ?? user.username;
     try {
-      for (const g of this.users.loginGuards) await g.before(login, ctx);
+      for (const g of this.users.loginGuards) await g.before(login, user, ctx);
     } catch (e) {
       if (!(e instanceof LoginError)) throw e;
       await this.failed(user, login, 'locked', ctx, false);

@@ -4,7 +4,7 @@ import type { Config } from '../config/load.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Db } from '../storage/database.js';
 import type { StateStore } from '../storage/state/store.js';
-import { findUserByLogin, type UserRecord } from './repository.js';
+import type { UserRecord } from './repository.js';
 import { LoginError, type LoginFailure, type LoginGuard } from './service.js';
 
 /** ASVS 5.0 V6.3.1 / NIST 800-63B §5.2.2: never more than 100 failed attempts per hour on one account. */
@@ -78,10 +78,9 @@ export class AccountLockout implements LoginGuard {
   }
 
   /** Admission: one atomic reservation per key; refuse while locked, paused, or over budget. */
-  async before(login: string, ctx: RequestContext): Promise<void> {
+  async before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void> {
     if (!this.state.healthy()) this.refuse('state store unavailable', ctx);
     try {
-      const user = await findUserByLogin(this.db, login);
       for (const s of this.subjects(login, user)) await this.admit(this.key(s), ctx);
     } catch (e) {
       if (e instanceof LoginError) throw e;

@@ -59,8 +59,8 @@ export interface NewUserInput {
 
 /** Hooks other capabilities attach to (lockout, e-mail verification) without the service knowing them. */
 export interface LoginGuard {
-  /** Throw LoginError('locked') to refuse before the password is even checked. */
-  before(login: string, ctx: RequestContext): Promise<void>;
+  /** Throw LoginError('locked') to refuse before the password is even checked. `user`: who `login` names, if anyone. */
+  before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
   failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext): Promise<void>;
   succeeded(user: UserRecord, ctx: RequestContext): Promise<void>;
   /** The attempt admitted by `before` was shed (hasher overloaded, 503) before any password was checked. */
@@ -141,8 +141,8 @@ export class UsersService {
    * else. An imported bcrypt hash (or argon2 with old parameters) is replaced after a successful check.
    */
   async authenticate(login: string, password: string, ctx: RequestContext): Promise<UserRecord> {
-    for (const g of this.loginGuards) await g.before(login, ctx);
     const user = await findUserByLogin(this.db, login);
+    for (const g of this.loginGuards) await g.before(login, user, ctx);
     let result: Awaited<ReturnType<PasswordHasher['verify']>>;
     try {
       result = await this.hasher.verify(user?.passwordHash, password);
