@@ -44,8 +44,14 @@ export const passwordGrant: GrantHandler = async (g) => {
       authTime: new Date(w.clock.now()),
       withRefresh: true,
     });
-    await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope: res.scope } }, g.ctx);
-    await w.audit.record(tx, { type: 'login.succeeded', actorId: user.id, subjectId: user.id, details: { via: 'password_grant' } }, g.ctx);
+    await w.audit.recordAll(
+      tx,
+      [
+        { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope: res.scope } },
+        { type: 'login.succeeded', actorId: user.id, subjectId: user.id, details: { via: 'password_grant' } },
+      ],
+      g.ctx,
+    );
     return res;
   });
 };
