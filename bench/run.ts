@@ -3,7 +3,7 @@
  *
  * One run, one machine, real sockets on loopback. Every server under test runs in its own process, and
  * every load generator (autocannon) in another, so nothing shares an event loop with what it measures.
- * Prints a table and writes it into docs/benchmarks.md (between the bench:results markers).
+ * Prints a table and writes it into docs/benchmarks.md and README.md (between the bench:results markers).
  *
  * Needs PostgreSQL (WARDEN_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres: a
  * throw-away database is created there and dropped at the end).
@@ -396,7 +396,12 @@ function writeReport(cores: number, wallSeconds: number) {
   ].join('\n');
   const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n<!-- bench:results -->\n<!-- /bench:results -->\n';
   const next = doc.replace(/<!-- bench:results -->[\s\S]*<!-- \/bench:results -->/, block);
-  if (!QUICK) writeFileSync(file, next);
+  if (QUICK) return;
+  writeFileSync(file, next);
+  // The README shows the same table (its copy is replaced, never edited by hand).
+  const readme = join(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  if (text.includes('<!-- bench:results -->')) writeFileSync(readme, text.replace(/<!-- bench:results -->[\s\S]*<!-- \/bench:results -->/, block));
 }
 
 await main();
