@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
  * meanwhile still runs at once. Where the priority cannot be lowered (no /proc/thread-self, i.e. not
  * Linux) `niced` stays false and the hasher falls back to leaving the loop a core.
  *
- * Threads start on first use and stop after IDLE_MS without work, so an idle server carries none.
+ * Threads start on first use and stop after `idleMs` (a minute) without work, so an idle server carries none.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -37,7 +37,6 @@ parentPort.on('message', (job) => {
 });
 `;
 
-const IDLE_MS = 60_000;
 const require = createRequire(import.meta.url);
 
 export type HashJob =
@@ -55,6 +54,9 @@ export class HashThreads {
   private readonly free: Thread[] = [];
   private all = new Set<Thread>();
   private closed = false;
+
+  /** `idleMs`: a thread without work for this long stops (an idle server carries no hashing threads). */
+  constructor(private readonly idleMs = 60_000) {}
 
   /** Run one job on a thread of its own. The caller bounds how many run at once. */
   async run(job: HashJob): Promise<string | boolean> {
@@ -76,7 +78,7 @@ export class HashThreads {
       return result as string | boolean;
     } finally {
       if (this.all.has(thread)) {
-        thread.idle = setTimeout(() => this.retire(thread), IDLE_MS).unref();
+        thread.idle = setTimeout(() => this.retire(thread), this.idleMs).unref();
         this.free.push(thread);
       }
     }
@@ -86,7 +88,7 @@ export class HashThreads {
   async niced(): Promise<boolean> {
     const thread = this.free.pop() ?? this.spawn();
     const niced = await thread.ready;
-    thread.idle = setTimeout(() => this.retire(thread), IDLE_MS).unref();
+    thread.idle = setTimeout(() => this.retire(thread), this.idleMs).unref();
     this.free.push(thread);
     return niced;
   }

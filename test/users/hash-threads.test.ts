@@ -52,6 +52,20 @@ describe('hashing threads', () => {
     }
   });
 
+  it('stops a thread that had no work for the idle time, and starts one again when work comes', async () => {
+    const threads = new HashThreads(50);
+    try {
+      await threads.run({ op: 'hash', password: 'p', params });
+      assert.equal(threads.size, 1);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(threads.size, 0);
+      assert.equal(typeof (await threads.run({ op: 'hash', password: 'q', params })), 'string');
+      assert.equal(threads.size, 1);
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('an unknown user costs a full verification against a dummy hash, and a closed hasher refuses work', async () => {
     const hasher = new PasswordHasher({ concurrency: 2, queueLimit: 4, memoryKib: 8192, iterations: 1 });
     assert.deepEqual(await hasher.verify(undefined, 'anything'), { ok: false, needsRehash: false });
