@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
@@ -28,11 +29,15 @@ export interface SigningKeyInfo {
  * rotation is picked up when a token arrives with an unknown kid (and on a timer).
  * With HS256 there is one shared secret and no JWKS.
  */
+/** Unknown kids reload the keys at most this often. */
+const RELOAD_INTERVAL_MS = 1000;
+
 export class SigningKeys {
   private byKid = new Map<string, KeyMaterial>();
   private published: JWK[] = [];
   private activeKey: KeyMaterial | undefined;
   private lastReload = 0;
+  private pendingReload: Promise<void> | undefined;
   private readonly hs: KeyMaterial | undefined;
 
   constructor(
@@ -93,17 +98,26 @@ export class SigningKeys {
     return this.activeKey;
   }
 
-  /** A key to verify a token with; an unknown kid triggers one reload (another instance may have rotated). */
+  /**
+   * A key to verify a token with. An unknown kid means another instance may have rotated: the keys are
+   * reloaded, at most once a second (a forged kid must not become a query per request). A token that
+   * arrives within a second of the last reload waits for the next one instead of being refused: a key
+   * rotated on another instance just after this one's reload is otherwise unknown here for that second.
+   * Every caller waiting meanwhile shares that one reload.
+   */
   async verificationKey(kid: string | undefined, alg: string): Promise<KeyMaterial | undefined> {
     if (this.hs) return alg === 'HS256' ? this.hs : undefined;
     if (!kid) return undefined;
     const known = this.byKid.get(kid);
     if (known) return known;
-    if (this.clock.now() - this.lastReload > 1000) {
-      await this.reload();
-      return this.byKid.get(kid);
-    }
-    return undefined;
+    await (this.pendingReload ??= this.reloadWhenAllowed().finally(() => (this.pendingReload = undefined)));
+    return this.byKid.get(kid);
+  }
+
+  private async reloadWhenAllowed() {
+    const wait = this.lastReload + RELOAD_INTERVAL_MS - this.clock.now();
+    if (wait > 0) await sleep(Math.min(wait, RELOAD_INTERVAL_MS));
+    await this.reload();
   }
 
   jwks(): { keys: JWK[] } {
