@@ -7,23 +7,21 @@ import { Worker } from 'node:worker_threads';
  * Why not libuv's pool (`@node-rs/argon2`'s async API): a hash there competes for the CPU on equal terms
  * with the event loop, PostgreSQL and everything else, so on a small machine either fewer threads hash
  * than there are cores (logins slower) or the loop waits behind hashes (every other request slower).
- * A niced thread only gets the CPU nothing else wants: every core can hash, and a request that arrives
- * meanwhile still runs at once. Where the priority cannot be lowered (no /proc/thread-self, i.e. not
- * Linux) `niced` stays false and the hasher falls back to leaving the loop a core.
+ * A niced thread gets the CPU after everything else: every core can hash, and a request that arrives
+ * meanwhile is served first. Where the priority cannot be lowered (no /proc/thread-self, i.e. not
+ * Linux) the threads run at normal priority and the config's default leaves the loop a core.
  *
  * Threads start on first use and stop after `idleMs` (a minute) without work, so an idle server carries none.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-let niced = false;
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   require('node:os').setPriority(tid, 19);
-  niced = require('node:os').getPriority(tid) === 19;
 } catch {}
 const argon2 = require(workerData.argon2);
 const bcrypt = require(workerData.bcrypt);
-parentPort.postMessage({ niced });
+parentPort.postMessage('ready');
 parentPort.on('message', (job) => {
   let result = false;
   try {
@@ -46,7 +44,7 @@ export type HashJob =
 
 interface Thread {
   worker: Worker;
-  ready: Promise<boolean>;
+  ready: Promise<void>;
   idle?: NodeJS.Timeout;
 }
 
@@ -84,15 +82,6 @@ export class HashThreads {
     }
   }
 
-  /** Whether hashing threads run at low priority here (answers after the first thread started). */
-  async niced(): Promise<boolean> {
-    const thread = this.free.pop() ?? this.spawn();
-    const niced = await thread.ready;
-    thread.idle = setTimeout(() => this.retire(thread), this.idleMs).unref();
-    this.free.push(thread);
-    return niced;
-  }
-
   get size() {
     return this.all.size;
   }
@@ -116,8 +105,8 @@ export class HashThreads {
       stderr: false,
     });
     worker.unref();
-    const ready = new Promise<boolean>((resolve, reject) => {
-      worker.once('message', (m: { niced: boolean }) => resolve(m.niced));
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
       worker.once('error', reject);
     });
     const thread: Thread = { worker, ready };

@@ -35,7 +35,15 @@ describe('batched audit events (client_credentials token.issued)', () => {
     assert.equal(res.statusCode, 200, res.body);
     const seen = res.json().items.filter((e: { subject_id: string }) => e.subject_id === rs.client_id);
     assert.deepEqual(new Set(seen.map((e: { request_id: string }) => e.request_id)), new Set(ids));
-    for (const e of seen) assert.equal(e.details.grant, 'client_credentials');
+    for (const e of seen) {
+      // Every column survives the batched write (one JSON parameter expanded by jsonb_to_recordset).
+      assert.equal(e.details.grant, 'client_credentials');
+      assert.equal(e.actor_id, rs.client_id);
+      assert.equal(e.ip, '127.0.0.1');
+      assert.equal(typeof e.user_agent, 'string');
+      assert.equal(e.flagged, false);
+      assert.ok(Math.abs(Date.parse(e.at) - t.clock.now()) < 60_000, e.at);
+    }
   });
 
   it('writes queued events within the flush interval without any reader', async () => {

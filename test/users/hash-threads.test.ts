@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { Algorithm, verify } from '@node-rs/argon2';
@@ -32,8 +32,16 @@ describe('hashing threads', () => {
   it('runs at the lowest CPU priority on Linux, so hashing yields to the event loop', async (t) => {
     if (!existsSync('/proc/thread-self')) return t.skip('no /proc/thread-self: not Linux');
     const threads = new HashThreads();
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const niced = () => readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 19).length;
+    const before = niced();
     try {
-      assert.equal(await threads.niced(), true);
+      await Promise.all([1, 2].map((i) => threads.run({ op: 'hash', password: `p${i}`, params })));
+      assert.equal(niced() - before, 2, 'both hashing threads run at nice 19');
+      assert.equal(niceOf(String(process.pid)), 0, 'the event loop keeps its priority');
     } finally {
       await threads.close();
     }
