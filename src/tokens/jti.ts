@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 /**
  * RFC 9562 UUIDv7: the first 48 bits are the issue time in milliseconds. Access tokens use it as `jti`,
  * so "issued before the user's sessions were ended" is decided to the millisecond, not the second of `iat`.
+ *
+ * Built on a v4 UUID from node's buffered generator (0.15 µs; a fresh `randomBytes(16)` goes to OpenSSL
+ * on every call: 2 µs with the hex formatting): its first 48 bits become the time and its version
+ * digit 7. That leaves 74 random bits (rand_a and rand_b of RFC 9562 §5.7), and the variant is v4's.
  */
 export function uuidv7(nowMs: number): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(nowMs, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const time = nowMs.toString(16).padStart(12, '0');
+  const r = randomUUID();
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${r.slice(15)}`;
 }
 
 /** Milliseconds encoded in a UUIDv7, or undefined when the string is not one. */
