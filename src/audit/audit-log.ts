@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Executor } from '../storage/database.js';
 import { auditEvents } from '../storage/schema.js';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 
 /** Who and where a request came from; threaded from routes to services so events can name it. */
 export interface RequestContext {
@@ -57,6 +57,22 @@ export class AuditLog {
     const at = new Date(this.clock.now());
     await ex.insert(auditEvents).values(events.map((e) => this.row(e, ctx, at)));
     for (const e of events) this.notify(e, ctx, at);
+  }
+
+  /**
+   * Events that the caller's own statement writes together with the change they record (a refresh
+   * token and its `token.issued` row: one statement, one round trip, one commit). `rows` goes into
+   * `auditInsert`; `announce` tells the listeners once that statement has committed (with the subject
+   * the statement found, for events that named none).
+   */
+  prepare(events: AuditEvent[], ctx: RequestContext = {}): PreparedAudit {
+    const at = new Date(this.clock.now());
+    return {
+      rows: events.map((e) => this.row(e, ctx, at)),
+      announce: (subjectId?: string) => {
+        for (const e of events) this.notify(subjectId && !e.subjectId ? { ...e, subjectId } : e, ctx, at);
+      },
+    };
   }
 
   /**
@@ -126,17 +142,32 @@ export class AuditLog {
   }
 }
 
-type AuditRow = typeof auditEvents.$inferInsert;
+export type AuditRow = typeof auditEvents.$inferInsert;
+
+export interface PreparedAudit {
+  readonly rows: AuditRow[];
+  announce(subjectId?: string): void;
+}
 
 /**
- * Many audit rows in one statement with one parameter: the batch as a JSON array, expanded by
- * jsonb_to_recordset. Drizzle's multi-row insert builds 9 parameters per row through its generic
- * query builder, which cost ~9% of a client_credentials token's CPU at 200 rows a batch.
+ * The INSERT of these rows, for a statement of the caller's (a data-modifying CTE runs whether or not
+ * the rest of the statement reads it). One parameter for all of them: the rows as a JSON array,
+ * expanded by jsonb_to_recordset. Drizzle's multi-row insert builds 9 parameters per row through its
+ * generic query builder, which cost ~9% of a client_credentials token's CPU at 200 rows a batch.
+ *
+ * `from`: a row source of the statement (e.g. the CTE of a refresh token it just consumed), joined so
+ * that the events are written only when it has a row, their subject its `user_id` where they name none.
  */
-async function insertBatch(db: Executor, rows: AuditRow[]) {
+export function auditInsert(rows: AuditRow[], from?: SQL): SQL {
   // The rows' own (camelCase) keys name the record's columns; JSON turns `at` into an ISO timestamp.
-  await db.execute(sql`insert into audit_events (at, type, actor_id, subject_id, ip, user_agent, request_id, flagged, details)
-    select at, type, "actorId", "subjectId", ip, "userAgent", "requestId", flagged, details
+  const subject = from ? sql.raw(`coalesce(r."subjectId", s.user_id::text)`) : sql.raw(`r."subjectId"`);
+  return sql`insert into audit_events (at, type, actor_id, subject_id, ip, user_agent, request_id, flagged, details)
+    select r.at, r.type, r."actorId", ${subject}, r.ip, r."userAgent", r."requestId", r.flagged, r.details
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      as r(at timestamptz, type text, "actorId" text, "subjectId" text, ip text, "userAgent" text, "requestId" text, flagged boolean, details jsonb)`);
+      as r(at timestamptz, type text, "actorId" text, "subjectId" text, ip text, "userAgent" text, "requestId" text, flagged boolean, details jsonb)
+    ${from ? sql`cross join ${from} as s` : sql``}`;
+}
+
+async function insertBatch(db: Executor, rows: AuditRow[]) {
+  await db.execute(auditInsert(rows));
 }

@@ -1,5 +1,6 @@
+import type { AuditEvent, RequestContext } from '../audit/audit-log.js';
 import type { Executor } from '../storage/database.js';
-import { createRefreshToken, linkSuccessor } from '../tokens/refresh-token.js';
+import { createRefreshToken, linkSuccessor, type IssuedRefresh } from '../tokens/refresh-token.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import type { TokenResponse } from './grant.js';
@@ -18,6 +19,8 @@ export interface IssueForUser {
   refreshId?: string | undefined;
   /** Issue a refresh token (offline_access, or a first-party login). */
   withRefresh: boolean;
+  /** The refresh token the caller already wrote (a rotation in one statement): answered, not created. */
+  issuedRefresh?: IssuedRefresh | undefined;
   nonce?: string | undefined;
 }
 
@@ -25,12 +28,21 @@ export interface IssueForUser {
 export type TokenResponseExtension = (w: Warden, req: IssueForUser, res: TokenResponse) => Promise<void>;
 export const tokenResponseExtensions: TokenResponseExtension[] = [];
 
-/** Access token (+ refresh token) for a user, written in the caller's transaction. */
-export async function issueUserTokens(w: Warden, ex: Executor, req: IssueForUser): Promise<TokenResponse & { familyId?: string; jti: string }> {
+/**
+ * Access token (+ refresh token) for a user, written in the caller's transaction. `audit`: the events
+ * of this issuance, written by the same statement as the refresh token (or on their own without one).
+ */
+export async function issueUserTokens(
+  w: Warden,
+  ex: Executor,
+  req: IssueForUser,
+  audit?: { events: AuditEvent[]; ctx: RequestContext },
+): Promise<TokenResponse & { familyId?: string; jti: string }> {
   const now = new Date(w.clock.now());
-  let refresh: { token: string; familyId: string } | undefined;
-  if (req.withRefresh) {
-    const { token, row } = await createRefreshToken(ex, {
+  let refresh: IssuedRefresh | undefined = req.issuedRefresh;
+  if (req.withRefresh && !refresh) {
+    const prepared = audit && w.audit.prepare(audit.events, audit.ctx);
+    refresh = await createRefreshToken(ex, {
       userId: req.user.id,
       clientId: req.clientId,
       scope: req.scopes.join(' '),
@@ -39,9 +51,12 @@ export async function issueUserTokens(w: Warden, ex: Executor, req: IssueForUser
       id: req.refreshId,
       now,
       ttlSeconds: w.config.refreshTokenTtlSeconds,
+      audit: prepared?.rows,
     });
-    if (req.previousRefreshId && !req.refreshId) await linkSuccessor(ex, req.previousRefreshId, row.id);
-    refresh = { token, familyId: row.familyId };
+    if (req.previousRefreshId && !req.refreshId) await linkSuccessor(ex, req.previousRefreshId, refresh.id);
+    prepared?.announce();
+  } else if (audit) {
+    await w.audit.recordAll(ex, audit.events, audit.ctx);
   }
   const access = await w.accessTokens.issue({
     subject: w.config.JWT_SUBJECT === 'username' ? req.user.username : req.user.id,

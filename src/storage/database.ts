@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.js';
 
@@ -20,6 +20,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The rows of a hand-written statement (node-postgres and PGlite both answer `{ rows }`). */
+export async function queryRows<T>(ex: Executor, query: SQL): Promise<T[]> {
+  const result = (await ex.execute(query)) as unknown as { rows?: T[] };
+  return result.rows ?? [];
+}
+
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 /** pg_advisory_lock key: "warden migrations". */
 const MIGRATION_LOCK_KEY = 0x77617264;
@@ -31,8 +37,8 @@ function expectedMigrationCount(): number {
 
 async function migrationState(db: Db): Promise<{ ok: boolean; reason?: string }> {
   try {
-    const rows = await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
-    const n = Number((rows as unknown as { rows: { n: number }[] }).rows?.[0]?.n ?? 0);
+    const rows = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const n = Number(rows[0]?.n ?? 0);
     const expected = expectedMigrationCount();
     return n >= expected ? { ok: true } : { ok: false, reason: `migrations pending (${n}/${expected} applied)` };
   } catch {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, eq, isNull, lt, ne, or } from 'drizzle-orm';
-import type { Executor } from '../storage/database.js';
+import { and, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { auditInsert, type AuditRow } from '../audit/audit-log.js';
+import { queryRows, type Executor } from '../storage/database.js';
 import { refreshTokens } from '../storage/schema.js';
 
 export type RefreshRow = typeof refreshTokens.$inferSelect;
@@ -24,25 +25,75 @@ export interface NewRefresh {
   id?: string | undefined;
   now: Date;
   ttlSeconds: number;
+  /** Audit rows written by the same statement (one round trip and one commit for both). */
+  audit?: AuditRow[] | undefined;
 }
 
-export async function createRefreshToken(ex: Executor, r: NewRefresh): Promise<{ token: string; row: RefreshRow }> {
+export interface IssuedRefresh {
+  token: string;
+  id: string;
+  familyId: string;
+}
+
+export async function createRefreshToken(ex: Executor, r: NewRefresh): Promise<IssuedRefresh> {
   const token = newOpaqueToken('wrt_');
-  const [row] = await ex
-    .insert(refreshTokens)
-    .values({
-      ...(r.id ? { id: r.id } : {}),
-      tokenHash: hashToken(token),
-      familyId: r.familyId ?? randomUUID(),
-      userId: r.userId,
-      clientId: r.clientId,
-      scope: r.scope,
-      authTime: r.authTime,
-      createdAt: r.now,
-      expiresAt: new Date(r.now.getTime() + r.ttlSeconds * 1000),
-    })
-    .returning();
-  return { token, row: row! };
+  const id = r.id ?? randomUUID();
+  const familyId = r.familyId ?? randomUUID();
+  const insert = sql`insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, auth_time, created_at, expires_at)
+    values (${id}::uuid, ${hashToken(token)}, ${familyId}::uuid, ${r.userId}::uuid, ${r.clientId}, ${r.scope},
+      ${r.authTime.toISOString()}::timestamptz, ${r.now.toISOString()}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz)`;
+  await ex.execute(r.audit?.length ? sql`with refresh as (${insert}) ${auditInsert(r.audit)}` : insert);
+  return { token, id, familyId };
+}
+
+const expiry = (now: Date, ttlSeconds: number) => new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+
+export interface Rotation {
+  /** The refresh token presented. */
+  token: string;
+  /** The client presenting it (null: the first-party anonymous client): it must be the one it was issued to. */
+  clientId: string | null;
+  now: Date;
+  ttlSeconds: number;
+  /** Written with the rotation; rows without a subject get the token's user. */
+  audit: AuditRow[];
+}
+
+export interface Rotated extends IssuedRefresh {
+  userId: string;
+  clientId: string | null;
+  scope: string;
+  authTime: Date;
+}
+
+/**
+ * The common case of a refresh in one statement, so one round trip and one commit: the presented token
+ * is consumed if it is live (unused, unrevoked, unexpired), belongs to this client and to a user who is
+ * not disabled; its successor joins the same family; the audit rows are written — all three or none.
+ * Undefined when the token is not in that state: the caller then takes the path that tells unknown,
+ * expired, revoked, another client's, reused (theft) and a retry within the grace window apart.
+ */
+export async function rotateRefreshToken(ex: Executor, r: Rotation): Promise<Rotated | undefined> {
+  const token = newOpaqueToken('wrt_');
+  const id = randomUUID();
+  const now = r.now.toISOString();
+  const [row] = await queryRows<{ user_id: string; family_id: string; client_id: string | null; scope: string; auth_time: Date | string }>(
+    ex,
+    sql`with claimed as (
+      update refresh_tokens set used_at = ${now}::timestamptz, replaced_by = ${id}::uuid
+      where token_hash = ${hashToken(r.token)} and used_at is null and revoked_at is null and expires_at > ${now}::timestamptz
+        and client_id is not distinct from ${r.clientId}::text
+        and exists (select 1 from users u where u.id = refresh_tokens.user_id and not u.disabled)
+      returning user_id, family_id, client_id, scope, auth_time
+    ), successor as (
+      insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, auth_time, created_at, expires_at)
+      select ${id}::uuid, ${hashToken(token)}, family_id, user_id, client_id, scope, auth_time, ${now}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz
+      from claimed
+    ), audit as (${auditInsert(r.audit, sql`claimed`)})
+    select user_id, family_id, client_id, scope, auth_time from claimed`,
+  );
+  if (!row) return undefined;
+  return { token, id, familyId: row.family_id, userId: row.user_id, clientId: row.client_id, scope: row.scope, authTime: new Date(row.auth_time) };
 }
 
 export type ConsumeResult =

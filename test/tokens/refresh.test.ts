@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { users } from '../../src/storage/schema.js';
 import { createTestApp, form, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('refresh_token grant (first-party)', () => {
@@ -38,6 +40,23 @@ describe('refresh_token grant (first-party)', () => {
     const [a, b] = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token)]);
     assert.deepEqual([a.statusCode, b.statusCode].sort(), [200, 200]);
     assert.equal((await refresh(a.json().refresh_token)).statusCode, 200);
+  });
+
+  it('refuses a disabled user without using the token up: once enabled again, it still works', async () => {
+    const tokens = await tokensFor(t.app, 'alice');
+    const user = (await t.warden.users.list({ limit: 1 })).items[0]!;
+    // Only the flag (disabling through the API also revokes the tokens): the refresh itself must check it.
+    const setDisabled = async (disabled: boolean) => {
+      await t.warden.db.update(users).set({ disabled }).where(eq(users.id, user.id));
+      await t.warden.userCache.invalidate(user.id);
+    };
+    await setDisabled(true);
+    const refused = await refresh(tokens.refresh_token);
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().error, 'invalid_grant');
+    await setDisabled(false);
+    t.clock.advance(10_000); // past the grace window, so a used-up token would now count as reuse
+    assert.equal((await refresh(tokens.refresh_token)).statusCode, 200, 'the refused attempt did not consume the token');
   });
 
   it('refuses an unknown or expired refresh token', async () => {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { invalidGrant, invalidRequest } from '../../http/errors.js';
-import { consumeRefreshToken, revokeFamily } from '../../tokens/refresh-token.js';
-import type { GrantHandler } from '../grant.js';
+import { consumeRefreshToken, revokeFamily, rotateRefreshToken } from '../../tokens/refresh-token.js';
+import type { GrantContext, GrantHandler } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
 import { parseScope } from '../scopes.js';
+
+/** Thrown inside the transaction so that a refused refresh changes nothing (the token stays usable). */
+class Refused extends Error {}
 
 /**
  * Refresh (RFC 6749 §6) with rotation: each use returns a new refresh token and retires the old one.
@@ -11,20 +14,54 @@ import { parseScope } from '../scopes.js';
  * family is revoked — except a retry by the same client within REFRESH_REUSE_GRACE_SECONDS, which is
  * a concurrent request racing itself (the bug in supabase/auth#2136), answered with a fresh token.
  */
-/** Thrown inside the transaction so that a refused refresh changes nothing (the token stays usable). */
-class Refused extends Error {}
-
 export const refreshTokenGrant: GrantHandler = async (g) => {
-  const { params, client, warden: w } = g;
+  const { params, warden: w } = g;
   if (!params.refresh_token) throw invalidRequest('refresh_token is required');
   const now = new Date(w.clock.now());
-  // Round trips matter here (≥1,000 rotations/s on PostgreSQL): the successor's id is chosen first so
-  // consuming the old token also links it, and the user comes from the user cache, which every
-  // disable/logout clears at once on every instance.
+  // Without a narrower scope asked for, a live token of this client is rotated in one statement.
+  if (!params.scope) {
+    const res = await rotateInOneStatement(g, params.refresh_token, now);
+    if (res) return res;
+  }
+  return rotateOrRefuse(g, params.refresh_token, now);
+};
+
+/** The common case, one round trip (see rotateRefreshToken); undefined when the token needs a closer look. */
+async function rotateInOneStatement(g: GrantContext, token: string, now: Date) {
+  const w = g.warden;
+  const clientId = g.client?.clientId ?? null;
+  const audit = w.audit.prepare([{ type: 'token.refreshed', details: { client_id: clientId, grace_retry: false } }], g.ctx);
+  const rotated = await rotateRefreshToken(w.db, { token, clientId, now, ttlSeconds: w.config.refreshTokenTtlSeconds, audit: audit.rows });
+  if (!rotated) return undefined;
+  audit.announce(rotated.userId);
+  // The statement saw the user enabled; a disable since then has revoked the new token's family too.
+  const user = await w.userCache.get(rotated.userId);
+  if (!user || user.disabled) throw invalidGrant('the user is disabled');
+  return issueUserTokens(w, w.db, {
+    user,
+    clientId: rotated.clientId,
+    scopes: parseScope(rotated.scope),
+    grant: 'refresh_token',
+    authTime: rotated.authTime,
+    familyId: rotated.familyId,
+    withRefresh: true,
+    issuedRefresh: rotated,
+  });
+}
+
+/**
+ * Everything else, in a transaction: a narrower scope, and the refusals — unknown, expired, revoked,
+ * another client's token, a disabled user (the token stays usable), reuse (the family is revoked) —
+ * and the retry within the grace window.
+ */
+async function rotateOrRefuse(g: GrantContext, token: string, now: Date) {
+  const { params, client, warden: w } = g;
+  // The successor's id is chosen first so that consuming the old token also links it, and the user
+  // comes from the user cache, which every disable/logout clears at once on every instance.
   const successorId = randomUUID();
   try {
     const outcome = await w.db.transaction(async (tx): Promise<{ error?: string; res?: Awaited<ReturnType<typeof issueUserTokens>> }> => {
-      const r = await consumeRefreshToken(tx, params.refresh_token!, now, w.config.REFRESH_REUSE_GRACE_SECONDS, successorId);
+      const r = await consumeRefreshToken(tx, token, now, w.config.REFRESH_REUSE_GRACE_SECONDS, successorId);
       if (r.kind === 'invalid') throw new Refused(`refresh token ${r.reason}`);
       // Bound to the client it was issued to (RFC 6749 §6): another client cannot use it (nor burn it).
       // (Ended sessions need no check here: logout, reset and disable revoke the rows themselves, and a
@@ -70,4 +107,4 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
     if (e instanceof Refused) throw invalidGrant(e.message);
     throw e;
   }
-};
+}
