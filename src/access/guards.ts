@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, insufficientScope, invalidToken, missingToken } from '../http/errors.js';
 import { TokenError } from '../tokens/jwt.js';
-import { uuidv7Time } from '../tokens/jti.js';
-import type { AccessClaims } from '../tokens/access-token.js';
+import type { AccessClaims, VerifiedToken } from '../tokens/access-token.js';
+import type { Warden } from '../warden.js';
 import type { UserRecord } from '../users/repository.js';
 import { can, type Permission, type Role } from './roles.js';
 
@@ -11,7 +11,7 @@ export interface Auth {
   /** The user the token acts for; undefined for client_credentials tokens. */
   user: UserRecord | undefined;
   clientId: string | undefined;
-  scopes: Set<string>;
+  scopes: ReadonlySet<string>;
   token: string;
 }
 
@@ -21,12 +21,18 @@ declare module 'fastify' {
   }
 }
 
-type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/**
+ * A preHandler in callback style: when the token and its user are both cached — nearly every request —
+ * it finishes without a promise or a microtask turn; otherwise it waits for the verification or lookup.
+ */
+type Guard = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i;
 
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
   if (!h) return undefined;
-  const m = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(h);
+  const m = BEARER.exec(h);
   if (!m) throw invalidToken('malformed Authorization header');
   return m[1];
 }
@@ -35,13 +41,25 @@ function bearer(request: FastifyRequest): string | undefined {
  * Who is calling. Signature and registered claims (cached per token), then on every request: the jti
  * is not revoked, the user exists, is enabled, and the token was issued after their sessions last ended.
  */
-export const authenticate: Guard = async (request) => {
+function resolveAuth(request: FastifyRequest): Auth | Promise<Auth> {
+  const w = request.server.warden;
+  const h = request.headers.authorization;
+  // A token verified before is a cache key, and every cache key passed BEARER's token pattern: its
+  // exact "Bearer <token>" form need not have the pattern run over its ~500 characters again.
+  if (h?.startsWith('Bearer ')) {
+    const token = h.slice(7);
+    const verified = w.accessTokens.cached(token);
+    if (verified) return withUser(w, token, verified);
+  }
   const token = bearer(request);
   if (!token) throw missingToken();
-  const w = request.server.warden;
-  let claims: AccessClaims;
+  return verifyThenUser(request, w, token);
+}
+
+async function verifyThenUser(request: FastifyRequest, w: Warden, token: string): Promise<Auth> {
+  let verified: VerifiedToken;
   try {
-    claims = await w.accessTokens.verify(token);
+    verified = await w.accessTokens.verifyToken(token);
   } catch (e) {
     if (e instanceof TokenError) {
       request.log.info({ reason: e.code }, 'bearer token refused');
@@ -49,55 +67,87 @@ export const authenticate: Guard = async (request) => {
     }
     throw e;
   }
+  return withUser(w, token, verified);
+}
+
+function withUser(w: Warden, token: string, verified: VerifiedToken): Auth | Promise<Auth> {
+  const { claims } = verified;
   if (w.revocations.isRevoked(claims.jti)) throw invalidToken('the access token was revoked');
-  let user: UserRecord | undefined;
-  if (claims.gty !== 'client_credentials') {
-    user = await w.userCache.get(claims.sub, w.config.JWT_SUBJECT);
-    if (!user || user.disabled) throw invalidToken();
-    const issuedAt = uuidv7Time(claims.jti) ?? claims.iat * 1000;
-    // Issued at or before the instant sessions were ended (same millisecond included) → dead.
-    if (issuedAt <= user.tokensValidAfter.getTime()) throw invalidToken('the session was ended');
-  }
-  request.auth = {
-    claims,
-    user,
-    clientId: claims.client_id,
-    scopes: new Set(claims.scope.split(' ').filter(Boolean)),
-    token,
+  if (claims.gty === 'client_credentials') return { claims, user: undefined, clientId: claims.client_id, scopes: verified.scopes, token };
+  const hit = w.userCache.peek(claims.sub, w.config.JWT_SUBJECT);
+  if (hit) return activeUser(token, verified, hit.user);
+  return w.userCache.get(claims.sub, w.config.JWT_SUBJECT).then((user) => activeUser(token, verified, user));
+}
+
+function activeUser(token: string, verified: VerifiedToken, user: UserRecord | undefined): Auth {
+  if (!user || user.disabled) throw invalidToken();
+  // Issued at or before the instant sessions were ended (same millisecond included) → dead.
+  if (verified.issuedAtMs <= user.tokensValidAfter.getTime()) throw invalidToken('the session was ended');
+  return { claims: verified.claims, user, clientId: verified.claims.client_id, scopes: verified.scopes, token };
+}
+
+/** A guard that authenticates (unless an earlier guard of the route did) and then applies `check`. */
+function guard(check: (auth: Auth) => void): Guard {
+  return (request, _reply, done) => {
+    let pending: Promise<Auth> | undefined;
+    try {
+      if (!request.auth) {
+        const auth = resolveAuth(request);
+        if (auth instanceof Promise) pending = auth;
+        else request.auth = auth;
+      }
+      if (!pending) check(request.auth!);
+    } catch (e) {
+      return done(e as Error);
+    }
+    if (!pending) return done();
+    pending.then(
+      (auth) => {
+        request.auth = auth;
+        try {
+          check(auth);
+        } catch (e) {
+          return done(e as Error);
+        }
+        done();
+      },
+      (e: Error) => done(e),
+    );
   };
-};
+}
+
+/** Any valid bearer token, a user's or a client's. */
+export const authenticate: Guard = guard(() => {});
 
 /** A user (not a client acting for itself) is required. */
-export const requireUser: Guard = async (request, reply) => {
-  if (!request.auth) await authenticate(request, reply);
-  if (!request.auth!.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
-};
+export const requireUser: Guard = guard((auth) => {
+  if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
+});
 
 /**
  * Roles come from the database (through the short user cache), not from the token's `roles` claim, so a
  * demoted admin loses access within one cache interval instead of at token expiry.
  */
 export function requireRole(...roles: Role[]): Guard {
-  return async (request, reply) => {
-    await requireUser(request, reply);
-    const have = request.auth!.user!.roles;
+  return guard((auth) => {
+    if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
+    const have = auth.user.roles;
     if (!roles.some((r) => have.includes(r))) {
       throw forbidden('missing_role', `requires the role ${roles.map((r) => `"${r}"`).join(' or ')}`);
     }
-  };
+  });
 }
 
 export function requirePermission(permission: Permission): Guard {
-  return async (request, reply) => {
-    await requireUser(request, reply);
-    if (!can(request.auth!.user!.roles, permission)) throw forbidden('missing_permission', `requires the permission "${permission}"`);
-  };
+  return guard((auth) => {
+    if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
+    if (!can(auth.user.roles, permission)) throw forbidden('missing_permission', `requires the permission "${permission}"`);
+  });
 }
 
 /** RFC 6750 §3.1: a valid token without the scope answers 403 insufficient_scope. */
 export function requireScope(scope: string): Guard {
-  return async (request, reply) => {
-    if (!request.auth) await authenticate(request, reply);
-    if (!request.auth!.scopes.has(scope)) throw insufficientScope(scope);
-  };
+  return guard((auth) => {
+    if (!auth.scopes.has(scope)) throw insufficientScope(scope);
+  });
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
-import { uuidv7 } from './jti.js';
+import { uuidv7, uuidv7Time } from './jti.js';
 import { signJwt, verifyJwt, TokenError, type JWTPayload } from './jwt.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -29,13 +29,21 @@ export interface IssueAccessToken {
   ttlSeconds?: number;
 }
 
+/** A token whose signature and registered claims were checked, with what every request asks of it. */
+export interface VerifiedToken {
+  readonly claims: AccessClaims;
+  readonly scopes: ReadonlySet<string>;
+  /** When it was issued, to the millisecond (its UUIDv7 jti), else to the second (iat). */
+  readonly issuedAtMs: number;
+}
+
 /**
  * Issues and verifies access tokens. A token verified once is remembered (bounded map, keyed by the
- * token string) until it expires: signature checks, not Fastify, bound a protected route's speed.
+ * whole token string) until it expires: signature checks, not Fastify, bound a protected route's speed.
  * Revocation and user state are checked on every request by the caller, after this cache.
  */
 export class AccessTokens {
-  private readonly cache = new Map<string, AccessClaims>();
+  private readonly cache = new Map<string, VerifiedToken>();
 
   constructor(
     private readonly keys: SigningKeys,
@@ -68,12 +76,23 @@ export class AccessTokens {
 
   /** Verified claims, or TokenError. */
   async verify(token: string): Promise<AccessClaims> {
+    return (await this.verifyToken(token)).claims;
+  }
+
+  /** The cached verification of this exact token string, if it is still unexpired (no await: the hot path). */
+  cached(token: string): VerifiedToken | undefined {
+    const hit = this.cache.get(token);
+    if (!hit) return undefined;
+    if (hit.claims.exp > Math.floor(this.clock.now() / 1000)) return hit;
+    this.cache.delete(token);
+    return undefined;
+  }
+
+  /** Verified token, or TokenError. */
+  async verifyToken(token: string): Promise<VerifiedToken> {
+    const hit = this.cached(token);
+    if (hit) return hit;
     const nowS = Math.floor(this.clock.now() / 1000);
-    const cached = this.cache.get(token);
-    if (cached) {
-      if (cached.exp > nowS) return cached;
-      this.cache.delete(token);
-    }
     const payload = await verifyJwt(token, {
       issuer: this.config.issuer,
       audience: this.config.audience,
@@ -86,15 +105,20 @@ export class AccessTokens {
       throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', 'token lacks required claims');
     }
     const claims = { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessClaims;
+    const verified: VerifiedToken = {
+      claims,
+      scopes: new Set(claims.scope.split(' ').filter(Boolean)),
+      issuedAtMs: uuidv7Time(claims.jti) ?? claims.iat * 1000,
+    };
     if (this.config.TOKEN_CACHE_SIZE > 0) {
       if (this.cache.size >= this.config.TOKEN_CACHE_SIZE) {
         // Drop the oldest entry (Map keeps insertion order).
         const first = this.cache.keys().next();
         if (!first.done) this.cache.delete(first.value);
       }
-      this.cache.set(token, claims);
+      this.cache.set(token, verified);
     }
-    return claims;
+    return verified;
   }
 
   /** Forget cached verifications (after a key is retired). */

@@ -30,9 +30,9 @@ export class UserCache {
    * must read through that transaction (PGlite has one connection; a query beside it would wait forever).
    */
   async get(key: string, by: 'id' | 'username' = 'id', ex?: Executor): Promise<UserRecord | undefined> {
+    const hit = this.peek(key, by);
+    if (hit) return hit.user;
     const cacheKey = by === 'id' ? key : `u:${key.toLowerCase()}`;
-    const hit = this.entries.get(cacheKey);
-    if (hit && this.clock.now() - hit.at < this.ttlMs) return hit.user;
     let p = ex ? undefined : this.inflight.get(cacheKey);
     if (!p) {
       const source = ex ?? this.db;
@@ -46,6 +46,12 @@ export class UserCache {
       this.entries.set(cacheKey, { user, at: this.clock.now() });
     }
     return user;
+  }
+
+  /** A fresh cache entry (`user` undefined: known not to exist), or undefined on a miss. No await: the hot path. */
+  peek(key: string, by: 'id' | 'username' = 'id'): { user: UserRecord | undefined } | undefined {
+    const hit = this.entries.get(by === 'id' ? key : `u:${key.toLowerCase()}`);
+    return hit && this.clock.now() - hit.at < this.ttlMs ? hit : undefined;
   }
 
   private drop(id: string) {

@@ -143,6 +143,7 @@ describe('bearer tokens (EdDSA, default)', () => {
   it('refuses tokens issued before a forced logout, accepts ones issued after', async () => {
     const dave = await registerUser(t.app, 'dave');
     const before = (await tokensFor(t.app, 'dave')).access_token;
+    assert.equal((await me(t, before)).statusCode, 200, 'verified and cached, the user cached too');
     await t.warden.users.forceLogout('test', dave.id, {});
     assertInvalidToken(await me(t, before));
     t.clock.advance(1); // the manual clock stands still; real time moves at least the hash time (~10 ms)
@@ -153,8 +154,20 @@ describe('bearer tokens (EdDSA, default)', () => {
   it('refuses a revoked jti', async () => {
     const fresh = (await tokensFor(t.app, 'alice')).access_token;
     const c = decodeJwt(fresh);
+    assert.equal((await me(t, fresh)).statusCode, 200, 'verified and cached');
     await t.warden.revocations.revoke(c.jti!, (c.exp as number) * 1000);
     assertInvalidToken(await me(t, fresh));
+  });
+
+  it('a cached token is accepted under every spelling the pattern allows, and not with anything appended', async () => {
+    const fresh = (await tokensFor(t.app, 'alice')).access_token;
+    assert.equal((await me(t, fresh)).statusCode, 200);
+    for (const authorization of [`bearer ${fresh}`, `Bearer   ${fresh}`, `BEARER ${fresh} `]) {
+      assert.equal((await t.app.inject({ method: 'GET', url: '/users/me', headers: { authorization } })).statusCode, 200, authorization.slice(0, 9));
+    }
+    for (const authorization of [`Bearer ${fresh}x`, `Bearer ${fresh} x`, `Bearer ${fresh},`, `Basic ${fresh}`]) {
+      assertInvalidToken(await t.app.inject({ method: 'GET', url: '/users/me', headers: { authorization } }));
+    }
   });
 });
 
