@@ -79,6 +79,7 @@ export const SettingsSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  LOG_FLUSH_MS: Int(100, 0, 10000, 'info and debug lines are written in batches at most this far apart (warn and above at once); 0 = every line at once'),
   AUDIT_RETENTION_DAYS: Int(90, 1, 3650, 'audit events older than this are pruned'),
   ALERT_WEBHOOK_URL: OptStr('flagged security events are POSTed here as JSON'),
   ALERT_WEBHOOK_QUEUE: Int(1000, 1, 100000, 'flagged events waiting for the webhook; beyond it new ones are dropped with a warning'),

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/load.js';
 import { Networks } from './networks.js';
+import { stdoutDestination, type LogDestination } from './log-destination.js';
 
 /**
  * Never logged: passwords, tokens, codes, secrets, hashes, cookies, Authorization. Paths cover the
@@ -77,7 +78,16 @@ export function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
   if (config.NODE_ENV === 'development' && process.stdout.isTTY && prettyAvailable()) {
     return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } };
   }
-  return base;
+  // One per process: every app of the process writes to the same standard output.
+  stdout ??= stdoutDestination(config.LOG_FLUSH_MS);
+  return { ...base, stream: stdout };
+}
+
+let stdout: LogDestination | undefined;
+
+/** Write what the standard-output log holds now (the server closing). */
+export function flushLog() {
+  stdout?.flush();
 }
 
 /**

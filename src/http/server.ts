@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { Config } from '../config/load.js';
 import { buildApp, type App, type BuildOptions } from './app.js';
 import { nodeServerOptions } from './limits.js';
+import { flushLog } from './logging.js';
 
 export interface RunningServer {
   app: App;
@@ -67,6 +68,7 @@ export async function startServer(
       // Stops accepting, lets in-flight requests finish, then runs onClose hooks (database close).
       await app.close();
       clearTimeout(timer);
+      flushLog();
     })());
 
   if (opts.handleSignals) {
