@@ -83,8 +83,9 @@ export class MfaService {
    * REQUIRE_ADMIN_MFA=true: an admin without confirmed TOTP gets `enrollment_required` and cannot
    * sign in (enrol while signed in, or before being given the admin role).
    */
-  async requirement(user: UserRecord): Promise<MfaRequirement> {
-    if (await this.isEnrolled(user.id)) return 'totp';
+  async requirement(user: UserRecord & { mfaEnrolled?: boolean }): Promise<MfaRequirement> {
+    // A user read by a login carries it (findUserByLogin, the same query); any other record asks.
+    if (typeof user.mfaEnrolled === 'boolean' ? user.mfaEnrolled : await this.isEnrolled(user.id)) return 'totp';
     if (this.config.REQUIRE_ADMIN_MFA && user.roles.includes('admin')) return 'enrollment_required';
     return 'none';
   }

@@ -16,6 +16,7 @@ import {
   listUsers,
   setUserRoles,
   updateUser,
+  type LoginUser,
   type UserQuery,
   type UserRecord,
 } from './repository.js';
@@ -140,7 +141,7 @@ export class UsersService {
    * Check a username-or-email and password. Unknown users cost one argon2 verification like everyone
    * else. An imported bcrypt hash (or argon2 with old parameters) is replaced after a successful check.
    */
-  async authenticate(login: string, password: string, ctx: RequestContext): Promise<UserRecord> {
+  async authenticate(login: string, password: string, ctx: RequestContext): Promise<LoginUser> {
     const user = await findUserByLogin(this.db, login);
     for (const g of this.loginGuards) await g.before(login, user, ctx);
     let result: Awaited<ReturnType<PasswordHasher['verify']>>;
