@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { register as globalRegistry } from 'prom-client';
+import { Metrics } from '../../src/http/metrics.js';
+import type { PasswordHasher } from '../../src/users/password-hasher.js';
 import { createTestApp, form, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('/healthz and /readyz', () => {
@@ -99,6 +101,31 @@ describe('/metrics', () => {
   it('keeps each app in its own registry, never prom-client’s global one', async () => {
     assert.notEqual(t.warden.metrics.registry, globalRegistry);
     assert.equal(await globalRegistry.getSingleMetric('warden_http_requests_total'), undefined);
+  });
+});
+
+describe('request latency histogram', () => {
+  it('is cumulative per series, with +Inf, _sum and _count, as Prometheus reads a histogram', async () => {
+    const m = new Metrics({ load: { running: 0, waiting: 0 } } as PasswordHasher, { defaultMetrics: false });
+    for (const s of [0.004, 0.02, 0.02, 20]) m.recordRequest('GET', '/users/me', 200, s);
+    m.recordRequest('POST', '/token', 400, 0.3);
+    const text = await m.registry.metrics();
+    const series = (name: string, le?: string) => {
+      const labels = `${le ? `le="${le}",` : ''}method="GET",route="/users/me",status="200"`;
+      const line = text.split('\n').find((l) => l.startsWith(`warden_http_request_duration_seconds_${name}{${labels}}`));
+      assert.ok(line, `${name} ${le ?? ''}`);
+      return Number(line.split(' ').at(-1));
+    };
+    assert.equal(series('bucket', '0.005'), 1);
+    assert.equal(series('bucket', '0.01'), 1);
+    assert.equal(series('bucket', '0.025'), 3);
+    assert.equal(series('bucket', '10'), 3);
+    assert.equal(series('bucket', '+Inf'), 4);
+    assert.equal(series('count'), 4);
+    assert.ok(Math.abs(series('sum') - 20.044) < 1e-9);
+    assert.match(text, /warden_http_request_duration_seconds_bucket\{le="0.25",method="POST",route="\/token",status="400"\} 0/);
+    assert.match(text, /warden_http_request_duration_seconds_bucket\{le="0.5",method="POST",route="\/token",status="400"\} 1/);
+    assert.match(text, /warden_http_requests_total\{method="GET",route="\/users\/me",status="200"\} 4/);
   });
 });
 
