@@ -162,31 +162,32 @@ export class AccountLockout implements LoginGuard {
 
   async succeeded(user: UserRecord, _ctx: RequestContext): Promise<void> {
     try {
-      await this.clearUser(user);
+      await this.reset(user);
     } catch (e) {
       this.log?.warn({ err: e }, 'could not reset the lockout state after a successful login');
     }
   }
 
+  /** The account's state keys: under its id, its username and its e-mail address. */
+  private accountKeys(user: Pick<UserRecord, 'id' | 'username' | 'email'>): string[] {
+    return [this.key({ kind: 'user', id: user.id }), this.key({ kind: 'login', login: user.username }), this.key({ kind: 'login', login: user.email })];
+  }
+
+  /** Every counter of the account gone, in one state-store call (a login would otherwise make 18). */
+  private reset(user: Pick<UserRecord, 'id' | 'username' | 'email'>) {
+    return this.state.delete(...this.accountKeys(user).flatMap((k) => ['n', 'until', 'level', 'slow', 'probe', 'hour'].map((part) => `${k}:${part}`)));
+  }
+
   private async clearUser(user: Pick<UserRecord, 'id' | 'username' | 'email'>) {
-    const subjects: Subject[] = [
-      { kind: 'user', id: user.id },
-      { kind: 'login', login: user.username },
-      { kind: 'login', login: user.email },
-    ];
     let wasLocked = false;
-    for (const s of subjects) {
-      const k = this.key(s);
-      if (await this.state.get(`${k}:until`)) wasLocked = true;
-      for (const part of ['n', 'until', 'level', 'slow', 'probe', 'hour']) await this.state.delete(`${k}:${part}`);
-    }
+    for (const k of this.accountKeys(user)) if (await this.state.get(`${k}:until`)) wasLocked = true;
+    await this.reset(user);
     return wasLocked;
   }
 
   /** Is this account (by id, username or e-mail) locked or paused now? */
   async isLocked(user: Pick<UserRecord, 'id' | 'username' | 'email'>): Promise<boolean> {
-    const keys = [this.key({ kind: 'user', id: user.id }), this.key({ kind: 'login', login: user.username }), this.key({ kind: 'login', login: user.email })];
-    for (const k of keys) if ((await this.state.get(`${k}:until`)) || (await this.state.get(`${k}:slow`))) return true;
+    for (const k of this.accountKeys(user)) if ((await this.state.get(`${k}:until`)) || (await this.state.get(`${k}:slow`))) return true;
     return false;
   }
 

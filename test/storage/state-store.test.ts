@@ -135,6 +135,11 @@ for (const backend of [memory, redis]) {
       await s.delete(k);
       assert.equal(await s.get(k), null);
       assert.equal(await s.setIfAbsent(k, 'three', 60_000), true, 'deleted keys can be claimed again');
+      const [x, y, z] = [key('del-x'), key('del-y'), key('del-z')];
+      for (const each of [x, y, z]) await s.set(each, '1', 60_000);
+      await s.delete(x, y);
+      assert.deepEqual([await s.get(x), await s.get(y), await s.get(z)], [null, null, '1'], 'several keys in one call, the others kept');
+      await s.delete();
     });
 
     it('puts a TTL on every key it writes (nothing piles up: better-auth #4472)', async () => {

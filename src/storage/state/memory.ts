@@ -64,8 +64,8 @@ export class MemoryStateStore implements StateStore {
     return true;
   }
 
-  async delete(key: string) {
-    this.entries.delete(key);
+  async delete(...keys: string[]) {
+    for (const key of keys) this.entries.delete(key);
   }
 
   async publish(channel: string, message: string) {

@@ -166,8 +166,8 @@ export class RedisStateStore implements StateStore {
     return (await this.client.set(this.k(key), value, 'PX', ttl(ttlMs), 'NX')) === 'OK';
   }
 
-  async delete(key: string) {
-    await this.client.del(this.k(key));
+  async delete(...keys: string[]) {
+    if (keys.length) await this.client.del(...keys.map((key) => this.k(key)));
   }
 
   /** Milliseconds until key expires (-1: no TTL, -2: absent). For tests that check nothing lives forever. */

@@ -17,7 +17,8 @@ export interface StateStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Set only when absent; true when this call set it (single use, replay guards). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
-  delete(key: string): Promise<void>;
+  /** Remove these keys (one round trip, however many). */
+  delete(...keys: string[]): Promise<void>;
   /** Deliver message to every instance's subscribers, this one included. */
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): void;
