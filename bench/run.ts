@@ -142,20 +142,39 @@ async function main() {
     const login = await post(`${w.base}/token`, formBody({ grant_type: 'password', username: 'bench', password: PASSWORD }));
     if (login.status !== 200) throw new Error(`login: ${login.status} ${login.text}`);
     const accessToken = login.data.access_token as string;
+    // The floor: bare Fastify + Warden's header hook and request-log line, no authentication.
+    const floorPort = await freePort();
+    const floor = await startProcess(process.execPath, ['--import', 'tsx', 'bench/targets/floor.ts'], {
+      env: { PORT: String(floorPort) },
+      readyUrl: `http://127.0.0.1:${floorPort}/`,
+    });
+    stops.push(floor.stop);
     const meSpec: LoadSpec = { url: `${w.base}/users/me`, headers: { authorization: `Bearer ${accessToken}` }, connections: 50, seconds: SECONDS };
     const helloSpec: LoadSpec = { url: helloUrl, connections: 50, seconds: SECONDS };
-    await load({ ...helloSpec, seconds: 2 });
-    await load({ ...meSpec, seconds: 2 });
+    const floorSpec: LoadSpec = { url: `http://127.0.0.1:${floorPort}/`, connections: 50, seconds: SECONDS };
+    for (const spec of [helloSpec, floorSpec, meSpec]) await load({ ...spec, seconds: 2 });
     const better = (a: LoadResult, b: LoadResult) => (b.ok > a.ok ? b : a);
     let base = await load(helloSpec);
+    let floorRun = await load(floorSpec);
     let me = await load(meSpec);
     base = better(base, await load(helloSpec));
+    floorRun = better(floorRun, await load(floorSpec));
     me = better(me, await load(meSpec));
     await hello.stop();
-    row('bare Fastify hello-world (best of 2, alternating with the next row)', `${fmt(base.ok)} req/s, p99 ${ms(base.p99)}`);
+    await floor.stop();
+    row('bare Fastify hello-world (best of 2, alternating with the next two rows)', `${fmt(base.ok)} req/s, p99 ${ms(base.p99)}`);
+    row(
+      'the floor: bare Fastify + Warden’s security headers and request-log line, no authentication (bench/targets/floor.ts; best of 2)',
+      `${fmt(floorRun.ok)} req/s, p99 ${ms(floorRun.p99)}, ${((floorRun.ok / base.ok) * 100).toFixed(0)}% of bare Fastify`,
+    );
     if (me.ok < me.rps * 0.99) notes.push(`GET /users/me answered non-2xx: ${JSON.stringify(me.statuses)}`);
     const share = me.ok / base.ok;
-    row('GET /users/me (JWT verify + disabled/revocation check; best of 2)', `${fmt(me.ok)} req/s, p99 ${ms(me.p99)}, ${(share * 100).toFixed(0)}% of bare Fastify`, '≥ 60% of bare Fastify', verdict(share >= 0.6));
+    row(
+      'GET /users/me (JWT verify + disabled/revocation check; best of 2)',
+      `${fmt(me.ok)} req/s, p99 ${ms(me.p99)}, ${(share * 100).toFixed(0)}% of bare Fastify, ${((me.ok / floorRun.ok) * 100).toFixed(0)}% of the floor`,
+      '≥ 60% of bare Fastify',
+      verdict(share >= 0.6),
+    );
     row('GET /users/me vs the seeds’ FastAPI (~2,300 req/s)', `${(me.ok / 2300).toFixed(1)}x`, '≥ 10x', verdict(me.ok >= 23_000));
 
     // --- password grant under saturating load, /users/me alongside ---
