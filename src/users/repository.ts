@@ -43,16 +43,28 @@ export interface LoginUser extends UserRecord {
   mfaEnrolled: boolean;
 }
 
-/** Login accepts the username or the e-mail address. */
-export async function findUserByLogin(ex: Executor, login: string): Promise<LoginUser | undefined> {
-  const rows = await ex
+const loginQuery = (ex: Executor) =>
+  ex
     .select({
       ...withRoles,
       mfaEnrolled: sql<boolean>`exists (select 1 from ${mfaTotp} where ${mfaTotp.userId} = ${users.id} and ${mfaTotp.confirmedAt} is not null)`,
     })
     .from(users)
-    .where(or(sql`lower(${users.username}) = lower(${login})`, sql`lower(${users.email}) = lower(${login})`))
-    .limit(1);
+    .where(or(sql`lower(${users.username}) = lower(${sql.placeholder('login')})`, sql`lower(${users.email}) = lower(${sql.placeholder('login')})`))
+    .limit(1)
+    .prepare('warden_user_by_login');
+
+/**
+ * Prepared once per database (a named statement on PostgreSQL: parsed and planned once per
+ * connection), since every password login runs it: drizzle otherwise builds the query anew each time.
+ */
+const loginQueries = new WeakMap<Executor, ReturnType<typeof loginQuery>>();
+
+/** Login accepts the username or the e-mail address. */
+export async function findUserByLogin(ex: Executor, login: string): Promise<LoginUser | undefined> {
+  let query = loginQueries.get(ex);
+  if (!query) loginQueries.set(ex, (query = loginQuery(ex)));
+  const rows = await query.execute({ login });
   const row = rows[0] as LoginUser | undefined;
   return row ? { ...normalise(row), mfaEnrolled: row.mfaEnrolled === true } : undefined;
 }
