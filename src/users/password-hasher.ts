@@ -47,12 +47,21 @@ export class PasswordHasher {
     return { running: this.running, waiting: this.waiting.length };
   }
 
+  /**
+   * Throws HasherOverloadedError when a hash asked for now would be refused. A login checks this first,
+   * before its database lookup and lockout bookkeeping: under a login flood the refusals must cost next
+   * to nothing, or answering them takes the CPU the hashing threads need (at nice 19 they yield to
+   * it) and fewer logins get through than without the flood.
+   */
+  assertCapacity() {
+    if (this.running >= this.opts.concurrency && this.waiting.length >= this.opts.queueLimit) {
+      throw new HasherOverloadedError(Math.max(1, Math.ceil(((this.waiting.length / this.opts.concurrency) * this.avgMs) / 1000)));
+    }
+  }
+
   private async slot(job: HashJob): Promise<string | boolean> {
     if (this.running >= this.opts.concurrency) {
-      if (this.waiting.length >= this.opts.queueLimit) {
-        const seconds = Math.max(1, Math.ceil(((this.waiting.length / this.opts.concurrency) * this.avgMs) / 1000));
-        throw new HasherOverloadedError(seconds);
-      }
+      this.assertCapacity();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;

@@ -142,6 +142,8 @@ export class UsersService {
    * else. An imported bcrypt hash (or argon2 with old parameters) is replaced after a successful check.
    */
   async authenticate(login: string, password: string, ctx: RequestContext): Promise<LoginUser> {
+    // Shed before any work when the hashing queue is full (the same answer for every account).
+    this.hasher.assertCapacity();
     const user = await findUserByLogin(this.db, login);
     for (const g of this.loginGuards) await g.before(login, user, ctx);
     let result: Awaited<ReturnType<PasswordHasher['verify']>>;

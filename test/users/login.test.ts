@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { MemoryStateStore } from '../../src/storage/state/memory.js';
 import { after, before, describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { insertUser, findUserByUsername } from '../../src/users/repository.js';
@@ -121,6 +122,24 @@ describe('POST /token, password grant', () => {
       assert.ok(shed.length >= 5, codes.join(','));
       assert.equal(shed[0]!.json().error, 'temporarily_unavailable');
       assert.ok(Number(shed[0]!.headers['retry-after']) >= 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('sheds a login at once while the hashing queue is full, before any lockout bookkeeping', async () => {
+    const s = await createTestApp({ env: { HASH_CONCURRENCY: '1', HASH_QUEUE: '1' } });
+    try {
+      await registerUser(s.app, 'carol');
+      const state = s.warden.state as MemoryStateStore;
+      const before = state.size();
+      // One hash running, one waiting: the queue is full.
+      const busy = [s.warden.hasher.hash('keep the thread busy 1'), s.warden.hasher.hash('keep the thread busy 2')];
+      const res = await passwordLogin(s.app, 'carol');
+      assert.equal(res.statusCode, 503);
+      assert.equal(state.size(), before, 'no lockout counter was reserved (nor given back)');
+      await Promise.all(busy);
+      assert.equal((await passwordLogin(s.app, 'carol')).statusCode, 200);
     } finally {
       await s.close();
     }
