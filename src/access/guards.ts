@@ -119,10 +119,14 @@ function guard(check: (auth: Auth) => void): Guard {
 /** Any valid bearer token, a user's or a client's. */
 export const authenticate: Guard = guard(() => {});
 
-/** A user (not a client acting for itself) is required. */
-export const requireUser: Guard = guard((auth) => {
+/** The user the token acts for; a client acting for itself is refused. */
+function userOf(auth: Auth): UserRecord {
   if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
-});
+  return auth.user;
+}
+
+/** A user (not a client acting for itself) is required. */
+export const requireUser: Guard = guard(userOf);
 
 /**
  * Roles come from the database (through the short user cache), not from the token's `roles` claim, so a
@@ -130,8 +134,7 @@ export const requireUser: Guard = guard((auth) => {
  */
 export function requireRole(...roles: Role[]): Guard {
   return guard((auth) => {
-    if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
-    const have = auth.user.roles;
+    const have = userOf(auth).roles;
     if (!roles.some((r) => have.includes(r))) {
       throw forbidden('missing_role', `requires the role ${roles.map((r) => `"${r}"`).join(' or ')}`);
     }
@@ -140,8 +143,7 @@ export function requireRole(...roles: Role[]): Guard {
 
 export function requirePermission(permission: Permission): Guard {
   return guard((auth) => {
-    if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
-    if (!can(auth.user.roles, permission)) throw forbidden('missing_permission', `requires the permission "${permission}"`);
+    if (!can(userOf(auth).roles, permission)) throw forbidden('missing_permission', `requires the permission "${permission}"`);
   });
 }
 

@@ -161,7 +161,9 @@ describe('account lockout under concurrency', () => {
     // (regression: on PostgreSQL under CI load only 6 arrived in time, and "exactly 10" failed).
     const checked = await events(t, 'login.failed', carol.id);
     assert.ok(checked.length >= 1 && checked.length <= 10, `${checked.length} passwords were checked`);
-    assert.equal((await events(t, 'account.locked', carol.id)).length, 1);
+    // All ten reservations checked and failed: the account locks (once). Fewer: the slow-down pause holds
+    // it instead. Either way the right password is refused now.
+    assert.equal((await events(t, 'account.locked', carol.id)).length, checked.length === 10 ? 1 : 0);
     assert.equal((await passwordLogin(t.app, 'carol', STRONG_PASSWORD)).statusCode, 400);
   });
 });
