@@ -169,6 +169,18 @@ describe('bearer tokens (EdDSA, default)', () => {
       assertInvalidToken(await t.app.inject({ method: 'GET', url: '/users/me', headers: { authorization } }));
     }
   });
+
+  it('a cached token’s signature under another payload or header is no cache hit (the cache is keyed by the signature)', async () => {
+    const fresh = (await tokensFor(t.app, 'alice')).access_token;
+    assert.equal((await me(t, fresh)).statusCode, 200, 'verified and cached');
+    const [header, payload, signature] = fresh.split('.') as [string, string, string];
+    const claims = decodeJwt(fresh);
+    const promoted = base64url.encode(JSON.stringify({ ...claims, roles: ['admin'], sub: 'someone-else' }));
+    assertInvalidToken(await me(t, `${header}.${promoted}.${signature}`));
+    const none = base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }));
+    assertInvalidToken(await me(t, `${none}.${payload}.${signature}`));
+    assert.equal((await me(t, fresh)).statusCode, 200, 'the real token is still cached and accepted');
+  });
 });
 
 describe('bearer tokens (HS256 shared secret, the FastAPI seeds’ way)', () => {
