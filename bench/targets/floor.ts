@@ -9,7 +9,7 @@
  */
 import Fastify, { LogController } from 'fastify';
 import { parseConfig } from '../../src/config/load.js';
-import { installRequestLogging, loggerOptions, requestIdGenerator } from '../../src/http/logging.js';
+import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../../src/http/logging.js';
 import { securityHeadersPlugin } from '../../src/http/security-headers.js';
 import { UserOut } from '../../src/users/schemas.js';
 
@@ -18,6 +18,7 @@ const app = Fastify({
   logger: loggerOptions(config),
   requestIdHeader: false,
   genReqId: requestIdGenerator(config),
+  childLoggerFactory: lazyChildLogger,
   logController: new LogController({ disableRequestLogging: true }),
 });
 installRequestLogging(app);

@@ -5,7 +5,7 @@ import type { Config } from '../config/load.js';
 import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
 import { validatorCompiler } from './validation.js';
-import { installRequestLogging, loggerOptions, requestIdGenerator } from './logging.js';
+import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
 import { securityHeadersPlugin } from './security-headers.js';
 import { corsPlugin } from './cors.js';
@@ -51,6 +51,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
     requestIdHeader: false,
     genReqId: requestIdGenerator(config),
+    childLoggerFactory: lazyChildLogger,
     // Fastify's own two lines per request are replaced by our one (installRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,

@@ -104,6 +104,23 @@ describe('request logging', () => {
     assert.equal(me.reqId, res.headers['x-request-id']);
   });
 
+  it('a line the request logs on its own way carries the same request id as its request line, once each', async () => {
+    const before = log.lines.length;
+    const res = await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer('not.a-valid.token') });
+    assert.equal(res.statusCode, 401);
+    const id = res.headers['x-request-id'];
+    const raw = log.lines.slice(before);
+    const lines = raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const refused = lines.find((l) => l.msg === 'bearer token refused');
+    const request = lines.find((l) => l.msg === 'request');
+    assert.ok(refused && request, raw.join('\n'));
+    assert.equal(refused.reqId, id, 'the per-request logger is bound to the request id');
+    assert.equal(request.reqId, id);
+    for (const line of raw) assert.equal(line.split('"reqId"').length, 2, `reqId once: ${line}`);
+    const keys = Object.keys(request);
+    assert.ok(keys.indexOf('reqId') < keys.indexOf('method'), 'reqId before the fields, as a child logger writes it');
+  });
+
   it('echoes X-Request-Id: kept from a trusted proxy, replaced when anyone else sends one', async () => {
     const trusted = await t.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.1', headers: { 'x-request-id': 'edge-abc-123' } });
     assert.equal(trusted.headers['x-request-id'], 'edge-abc-123');
