@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
+import { lazyChildLogger } from '../../src/http/logging.js';
 
 function capture() {
   const lines: string[] = [];
@@ -130,5 +132,26 @@ describe('request logging', () => {
     // A trusted proxy's id with characters that could forge log content is replaced as well.
     const odd = await t.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.1', headers: { 'x-request-id': 'a"b\\n{x}' } });
     assert.notEqual(odd.headers['x-request-id'], 'a"b\\n{x}');
+  });
+});
+
+describe('lazyChildLogger (Fastify childLoggerFactory)', () => {
+  it('makes the pino child only on the first line logged through it, once, with the bindings and level options', () => {
+    const out = capture();
+    const root = pino({ level: 'info' }, out.stream);
+    let made = 0;
+    const counting = Object.create(root, {
+      child: { value: (b: Record<string, unknown>, o: object) => (made++, root.child(b, o)) },
+    }) as typeof root;
+    const child = lazyChildLogger.call(null, counting, { reqId: 'r-1' }, { level: 'debug' });
+    assert.equal(made, 0, 'no child for a request that logs nothing of its own');
+    child.debug('first');
+    child.info({ n: 2 }, 'second');
+    assert.equal(made, 1, 'one child, made on first use');
+    assert.equal(child.level, 'debug', 'the child options apply');
+    const lines = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => [l.reqId, l.msg]), [['r-1', 'first'], ['r-1', 'second']]);
+    assert.equal(lines[1]!.n, 2);
+    assert.equal(child.child({ sub: 'x' }).level, 'debug', 'a grandchild inherits');
   });
 });
