@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { forbidden } from '../http/errors.js';
+import { auditUnavailable, forbidden } from '../http/errors.js';
 import { Networks } from '../http/networks.js';
 import type { Warden } from '../warden.js';
 import { alertPayload, WebhookAlertSink, type AlertLogger } from './alerts.js';
@@ -168,12 +168,19 @@ export function installAdminNetworkGuard(app: FastifyInstance) {
   });
 }
 
-/** Routes with config `sensitive: true` (e.g. GET /secure-data): each authenticated access is audited. */
+/**
+ * Routes with config `sensitive: true` (e.g. GET /secure-data): each authenticated access is audited
+ * before the answer leaves (onSend), so a client that has the data means the access is on record. If
+ * the event cannot be written, a successful answer is withheld: 503, and the data is not sent.
+ */
 export function installSensitiveAccessAudit(app: FastifyInstance) {
+  // Once per request: an answer replaced by the 503 below goes through onSend again.
+  const attempted = new WeakSet<FastifyRequest>();
   // A route-level hook on the sensitive routes only (attached as each is declared, after this plugin),
   // so every other request does not pay a global hook and a route-config lookup.
-  const audit = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.auth) return;
+  const audit = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (!request.auth || attempted.has(request)) return payload;
+    attempted.add(request);
     const w = request.server.warden;
     try {
       await w.audit.record(
@@ -186,13 +193,14 @@ export function installSensitiveAccessAudit(app: FastifyInstance) {
         requestContext(request),
       );
     } catch (err) {
-      // The answer is already sent; the failure is logged loudly instead of lost.
       request.log.error({ err }, 'could not audit a sensitive access');
+      if (reply.statusCode < 400) throw auditUnavailable();
     }
+    return payload;
   };
   app.addHook('onRoute', (route) => {
     if (route.config?.sensitive !== true) return;
-    const existing = route.onResponse;
-    route.onResponse = existing === undefined ? [audit] : [...(Array.isArray(existing) ? existing : [existing]), audit];
+    const existing = route.onSend;
+    route.onSend = existing === undefined ? [audit] : [...(Array.isArray(existing) ? existing : [existing]), audit];
   });
 }

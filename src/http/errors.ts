@@ -93,6 +93,12 @@ export function overloaded(retryAfterSeconds: number) {
   });
 }
 
+export function auditUnavailable() {
+  return new ProblemError(503, 'audit_unavailable', 'the access could not be recorded, so the data is withheld; retry shortly', {
+    headers: { 'retry-after': '1' },
+  });
+}
+
 /** RFC 6749 §5.2 error. */
 export class OAuthError extends Error {
   readonly status: number;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { countAuditEvents } from '../../src/audit/repository.js';
+import { countAuditEvents, findAuditEvents } from '../../src/audit/repository.js';
 import { pruneExpiredAuditEvents } from '../../src/audit/retention.js';
 import { bearer, createAdmin, createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
@@ -103,6 +103,46 @@ describe('GET /admin/audit', () => {
     assert.ok(e.request_id);
     assert.equal(e.request_id, res.headers['x-request-id']);
     assert.deepEqual(e.details, { method: 'GET', route: '/secure-data', status: 200 });
+  });
+
+  it('writes the event before the answer leaves: a slow audit write delays the answer, not the record', async () => {
+    await registerUser(t.app, 'slowreader');
+    const reader = await tokensFor(t.app, 'slowreader');
+    const audit = t.warden.audit;
+    const original = audit.record;
+    audit.record = async function (this: typeof audit, ...args: Parameters<typeof original>) {
+      await new Promise((r) => setTimeout(r, 50));
+      return original.apply(this, args);
+    };
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/secure-data', headers: bearer(reader.access_token) });
+      assert.equal(res.statusCode, 200);
+      const mine = (await findAuditEvents(t.warden.db, { type: 'sensitive.accessed', limit: 100 })).items.filter(
+        (e) => e.requestId === res.headers['x-request-id'],
+      );
+      assert.equal(mine.length, 1, 'the event is on record when the client has the answer');
+    } finally {
+      audit.record = original;
+    }
+  });
+
+  it('withholds the data with 503 when the access cannot be recorded', async () => {
+    await registerUser(t.app, 'unrecorded');
+    const reader = await tokensFor(t.app, 'unrecorded');
+    const audit = t.warden.audit;
+    const original = audit.record;
+    audit.record = async () => {
+      throw new Error('audit table unreachable');
+    };
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/secure-data', headers: bearer(reader.access_token) });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().code, 'audit_unavailable');
+      assert.ok(res.headers['retry-after']);
+      assert.doesNotMatch(res.body, /protected data|unrecorded|unreachable/);
+    } finally {
+      audit.record = original;
+    }
   });
 });
 
