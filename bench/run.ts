@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { SourceMap } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -82,11 +83,11 @@ async function post(url: string, body: string | object, headers: Record<string, 
   return { status: res.status, data, text };
 }
 
-/** Build dist/ so `npm start` (node dist/cli/main.js serve) runs today's code. */
+/** Build dist/ (`npm run build`) so `npm start` (node dist/cli/main.js serve) runs today's code. */
 function build(): boolean {
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) notes.push(`tsc reported errors while building dist/ (emitted anyway): ${r.stdout.split('\n')[0]}`);
-  return existsSync(join(ROOT, 'dist/cli/main.js'));
+  const r = spawnSync(process.execPath, ['scripts/bundle.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) notes.push(`the build failed, so the bench ran the sources through tsx: ${(r.stderr || r.stdout).split('\n')[0]}`);
+  return r.status === 0 && existsSync(join(ROOT, 'dist/cli/main.js'));
 }
 
 interface Warden {
@@ -374,8 +375,25 @@ async function benchClient(base: string, databaseUrl: string): Promise<{ id: str
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
+}
+
+/** A frame of the bundle (dist/) named by the source file it came from, through the bundle's source map. */
+function sourceMapper() {
+  const maps = new Map<string, SourceMap | null>();
+  return (url: string, line: number, column: number): { url: string; line: number } => {
+    if (!url.startsWith(`file://${ROOT}dist/`)) return { url, line };
+    let map = maps.get(url);
+    if (map === undefined) {
+      const file = `${new URL(url).pathname}.map`;
+      map = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : null;
+      maps.set(url, map);
+    }
+    const e = map?.findEntry(line, column);
+    if (!e || !('originalSource' in e)) return { url, line };
+    return { url: e.originalSource.replace(/^(\.\.\/)+/, ''), line: e.originalLine };
+  };
 }
 
 /** Top self-time functions of the CPU profile the Warden server wrote on exit. */
@@ -391,11 +409,13 @@ function summariseProfile(dir: string) {
   const byFrame = new Map<string, number>();
   const byArea = new Map<string, number>();
   let total = 0;
+  const original = sourceMapper();
   for (const n of p.nodes) {
     const t = self.get(n.id) ?? 0;
     total += t;
-    const url = n.callFrame.url.replace(`file://${ROOT}`, '');
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
+    const at = original(n.callFrame.url, n.callFrame.lineNumber, n.callFrame.columnNumber);
+    const url = at.url.replace(`file://${ROOT}`, '');
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${at.line + 1}`;
     byFrame.set(key, (byFrame.get(key) ?? 0) + t);
     const area = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('src/') || url.startsWith('dist/') ? 'warden' : url.startsWith('node:') ? 'node core' : n.callFrame.functionName || 'other');
     byArea.set(area, (byArea.get(area) ?? 0) + t);

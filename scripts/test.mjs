@@ -47,6 +47,16 @@ const template = JSON.parse(out);
 Object.assign(env, template.env);
 writeFileSync(join(work, 'template.json'), JSON.stringify(template));
 
+// The tests that start `warden` as a process run what `npm start` runs: this run's own bundle of the
+// sources (scripts/bundle.mjs), built once, beside dist/ so a stale or missing dist/ cannot matter.
+const bundleDir = join(root, `.test-dist-${run}`);
+const bundle = spawn(process.execPath, [join(root, 'scripts/bundle.mjs'), bundleDir], { stdio: ['ignore', 'ignore', 'inherit'], env, cwd: root });
+if ((await new Promise((r) => bundle.on('exit', r))) !== 0) {
+  console.error('could not build the bundle the process tests run');
+  process.exit(1);
+}
+env.WARDEN_TEST_BUNDLE = join(bundleDir, 'cli/main.js');
+
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
@@ -54,4 +64,5 @@ const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 :
 const cleanup = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/template-cli.ts'), work, '--drop'], { stdio: 'inherit', env, cwd: root });
 await new Promise((r) => cleanup.on('exit', r));
 rmSync(work, { recursive: true, force: true });
+rmSync(bundleDir, { recursive: true, force: true });
 process.exit(code);

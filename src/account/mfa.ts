@@ -12,8 +12,8 @@ import { findUserById, type UserRecord } from '../users/repository.js';
 import { LoginError, type UsersService } from '../users/service.js';
 
 /** otplib is loaded with the first MFA enrolment or check: most servers idle without either. */
-let otplibModule: Promise<typeof import('otplib')> | undefined;
-const otplib = () => (otplibModule ??= import('otplib'));
+let otplibModule: Promise<typeof import('./totp.js')> | undefined;
+const otplib = () => (otplibModule ??= import('./totp.js'));
 
 /** RFC 6238 defaults every authenticator app understands: SHA-1, 6 digits, 30-second steps. */
 const STEP_MS = 30_000;

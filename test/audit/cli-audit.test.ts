@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { CLI, freshBackend, ROOT, runCli } from '../support/process.js';
+import { freshBackend, ROOT, runCli, wardenCommand } from '../support/process.js';
 import { testPostgresUrl } from '../support/template.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -44,7 +44,7 @@ describe('warden audit tail', () => {
   });
 
   it('--follow prints new events as they are written and stops cleanly on SIGINT', { timeout: 90_000 }, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'audit', 'tail', '--follow', '--limit', '1'], {
+    const child = spawn(process.execPath, wardenCommand('audit', 'tail', '--follow', '--limit', '1'), {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

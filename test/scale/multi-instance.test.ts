@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { withDatabase } from '../support/template.js';
 import { requireService, STRONG_PASSWORD } from '../support/app.js';
+import { wardenCommand } from '../support/process.js';
 
 /**
  * Two real Warden processes on PostgreSQL + Redis behind a round-robin proxy, as they run in production.
@@ -85,7 +86,7 @@ interface Instance {
 async function startInstance(env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, wardenCommand('serve'), {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
+/**
+ * How to run `warden`: the bundle `npm test` built for this run (what `npm start` runs), or, for a
+ * test file run on its own, the sources through tsx.
+ */
+export function wardenCommand(...args: string[]): string[] {
+  const bundle = process.env.WARDEN_TEST_BUNDLE;
+  return bundle ? [bundle, ...args] : ['--import', 'tsx', CLI, ...args];
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -22,10 +31,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `warden <args>` as a user would (through tsx, no build needed). */
+/** Run `warden <args>` as a user would. */
 export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, wardenCommand(...args), {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -49,7 +58,7 @@ export interface ServerProcess {
 /** Start `warden serve` in a child process and wait until it answers /healthz. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const port = Number(env.PORT) || (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, wardenCommand('serve'), {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
