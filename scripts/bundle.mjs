@@ -20,11 +20,10 @@ if (resolve(outdir, '..') !== resolve(root)) {
 }
 
 // Left to node_modules: packages that read files beside themselves at run time (PGlite's WebAssembly
-// and data files, swagger-ui's static assets, swagger's own package.json, pino's worker threads),
+// and data files, swagger-ui's static assets, pino's worker threads),
 // native addons, and the optional native PostgreSQL driver that pg only tries to require.
 const external = [
   '@electric-sql/pglite',
-  '@fastify/swagger',
   '@node-rs/argon2',
   '@node-rs/bcrypt',
   '@fastify/swagger-ui',

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config/load.js';
 import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
+import { lazySerializers } from './serialization.js';
 import { validatorCompiler } from './validation.js';
 import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     http: nodeServerOptions(config),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    schemaController: lazySerializers(),
     ...opts.serverOptions,
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
