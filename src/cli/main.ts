@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './tick-shape.js';
 import { releaseYoungGeneration } from './young-generation.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DataDirInUseError } from '../storage/database.js';
