@@ -52,6 +52,14 @@ describe('signJwt checked by jose', () => {
     );
   });
 
+  it('sets the registered claims last: claims passed in cannot override iss, sub, iat, exp, aud or jti', async () => {
+    const { key } = await material('EdDSA');
+    const forged = { iss: 'https://evil.example', sub: 'admin', iat: 1, exp: NOW * 2, aud: 'other', jti: 'x', scope: 's' };
+    const token = await signJwt(forged, key, opts);
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    assert.deepEqual(payload, { scope: 's', iss: opts.issuer, sub: 'u1', iat: NOW, exp: NOW + 600, aud: 'api', jti: 'j1' });
+  });
+
   it('omits aud when there is no audience (the FastAPI seeds decode without one)', async () => {
     const key = secretKeyMaterial('s'.repeat(32));
     const token = await signJwt({}, key, { ...opts, audience: undefined, typ: 'JWT' });
