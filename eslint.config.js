@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/cli/**'],
+    files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/cli/**', 'examples/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
