@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { STRONG_PASSWORD } from '../support/app.js';
+import { freePort, freshBackend, ROOT, runCli, startServerProcess, type ServerProcess } from '../support/process.js';
+import { PYTHON, pythonSkip } from './python-env.js';
+
+/**
+ * A real Warden process, and each example as a real process (uvicorn for FastAPI), as a team runs them.
+ * Until API resources exist (issue 15) the examples stand in for the orders API with Warden's own
+ * audience and its `items:*` scopes; a second instance with the audience `https://orders.example` is
+ * the "other API" whose tokens the first must refuse.
+ */
+const AUDIENCE = 'warden';
+const READ = 'items:read';
+const WRITE = 'items:write';
+
+interface Service {
+  url: string;
+  child: ChildProcess;
+  log: () => string;
+}
+
+async function startExample(kind: 'fastify' | 'fastapi', env: Record<string, string>): Promise<Service> {
+  const port = await freePort();
+  const common = { ...process.env, ORDERS_READ_SCOPE: READ, ORDERS_WRITE_SCOPE: WRITE, RATE_LIMIT_PER_MINUTE: '100000', ...env };
+  const child =
+    kind === 'fastify'
+      ? spawn(process.execPath, ['--import', 'tsx', '--import', './test/kit/kit-from-source.mjs', 'examples/orders-fastify/server.js'], {
+          cwd: ROOT,
+          env: { ...common, PORT: String(port), LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(PYTHON, ['-m', 'uvicorn', 'app:app', '--app-dir', 'examples/orders-fastapi', '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], {
+          cwd: ROOT,
+          env: { ...common, PYTHONPATH: `${ROOT}python`, PYTHONDONTWRITEBYTECODE: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+  let out = '';
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${kind} example exited: ${out}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, child, log: () => out };
+    } catch {
+      // starting
+    }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${kind} example did not start: ${out}`);
+}
+
+async function stop(child: ChildProcess | undefined) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+const form = (p: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(p).toString(),
+});
+
+describe('the resource-server kit against a real Warden (examples as processes)', () => {
+  let backend: Awaited<ReturnType<typeof freshBackend>>;
+  let warden: ServerProcess;
+  let adminToken: string;
+  let introspectionClient: { client_id: string; client_secret: string };
+  let appClient: { client_id: string; client_secret: string };
+
+  async function json(path: string, init: RequestInit = {}) {
+    const res = await fetch(`${warden.url}${path}`, init);
+    const body = (await res.json()) as Record<string, string>;
+    assert.ok(res.ok, `${path}: ${res.status} ${JSON.stringify(body)}`);
+    return body;
+  }
+  const login = (username: string, extra: Record<string, string> = {}) => json('/token', form({ grant_type: 'password', username, password: STRONG_PASSWORD, ...extra }));
+  const adminJson = (path: string, body: unknown) =>
+    json(path, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  before(async () => {
+    backend = await freshBackend('kit');
+    const created = await runCli(['user', 'create', '--username', 'root', '--email', 'root@example.com', '--role', 'admin', '--password-stdin'], backend.env, `${STRONG_PASSWORD}\n`);
+    assert.equal(created.code, 0, created.stderr);
+    const port = await freePort();
+    warden = await startServerProcess({ ...backend.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, JWT_AUDIENCE: AUDIENCE, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn' });
+    adminToken = (await login('root')).access_token!;
+    for (const username of ['alice', 'bob']) {
+      await json('/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, email: `${username}@example.com`, password: STRONG_PASSWORD }) });
+    }
+    introspectionClient = (await adminJson('/admin/clients', { client_name: 'orders (introspection)', grant_types: ['client_credentials'], scope: READ })) as never;
+    appClient = (await adminJson('/admin/clients', {
+      client_name: 'shop',
+      grant_types: ['password'],
+      first_party: true,
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: `openid ${READ} ${WRITE}`,
+    })) as never;
+  });
+  after(async () => {
+    await warden?.stop();
+    await backend?.dispose();
+  });
+
+  for (const kind of ['fastify', 'fastapi'] as const) {
+    describe(`orders-${kind}`, { skip: kind === 'fastapi' ? pythonSkip : false }, () => {
+      let jwtMode: Service;
+      let introspectionMode: Service;
+      let otherApi: Service;
+      before(async () => {
+        const env = { WARDEN_ISSUER: warden.url, ORDERS_AUDIENCE: AUDIENCE };
+        [jwtMode, introspectionMode, otherApi] = await Promise.all([
+          startExample(kind, env),
+          startExample(kind, { ...env, INTROSPECTION_CLIENT_ID: introspectionClient.client_id, INTROSPECTION_CLIENT_SECRET: introspectionClient.client_secret }),
+          startExample(kind, { ...env, ORDERS_AUDIENCE: 'https://orders.example' }),
+        ]);
+      });
+      after(() => Promise.all([jwtMode, introspectionMode, otherApi].map((s) => stop(s?.child))));
+
+      const call = async (service: Service, method: string, path: string, token?: string, body?: unknown) => {
+        const res = await fetch(`${service.url}${path}`, {
+          method,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const text = await res.text();
+        return { status: res.status, challenge: res.headers.get('www-authenticate'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+      };
+
+      it('a valid token: 200; a clerk sees only their own orders, an admin all of them', async () => {
+        const alice = (await login('alice')).access_token!;
+        const bob = (await login('bob')).access_token!;
+        const root = (await login('root')).access_token!;
+        const created = await call(jwtMode, 'POST', '/orders', alice, { item: 'tea', quantity: 2 });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        const id = created.body.id as number;
+        assert.equal((await call(jwtMode, 'GET', `/orders/${id}`, alice)).status, 200);
+        assert.equal((await call(jwtMode, 'GET', `/orders/${id}`, bob)).status, 404);
+        assert.equal((await call(jwtMode, 'GET', `/orders/${id}`, root)).status, 200);
+        const mine = await call(jwtMode, 'GET', '/orders', bob);
+        assert.deepEqual([mine.status, mine.body], [200, []]);
+      });
+
+      it('a token for another API: 401 invalid_token', async () => {
+        const res = await call(otherApi, 'GET', '/orders', (await login('alice')).access_token);
+        assert.equal(res.status, 401);
+        assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="the access token is for another audience"');
+      });
+
+      it('an id_token as bearer: 401 invalid_token (RFC 9068 typ)', async () => {
+        const tokens = await login('alice', { client_id: appClient.client_id, client_secret: appClient.client_secret, scope: `openid ${READ}` });
+        assert.ok(tokens.id_token);
+        const res = await call(jwtMode, 'GET', '/orders', tokens.id_token);
+        assert.equal(res.status, 401);
+        assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="not an access token (RFC 9068 typ at+jwt)"');
+      });
+
+      it('a missing scope: 403 insufficient_scope naming it; a missing role: 403', async () => {
+        const readOnly = (await login('alice', { scope: READ })).access_token!;
+        const res = await call(jwtMode, 'POST', '/orders', readOnly, { item: 'tea', quantity: 1 });
+        assert.equal(res.status, 403);
+        assert.equal(res.challenge, `Bearer error="insufficient_scope", scope="${WRITE}"`);
+        assert.equal((await call(jwtMode, 'DELETE', '/orders/1', readOnly)).status, 403);
+        assert.equal((await call(jwtMode, 'GET', '/orders')).challenge, 'Bearer');
+      });
+
+      it('after POST /admin/keys/rotate a token signed by the new key is accepted, without a restart', async () => {
+        const before = (await login('alice')).access_token!;
+        assert.equal((await call(jwtMode, 'GET', '/orders', before)).status, 200);
+        const kid = (t: string) => (JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+        const rotated = await fetch(`${warden.url}/admin/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+        assert.equal(rotated.status, 201);
+        const after = (await login('alice')).access_token!;
+        assert.notEqual(kid(after), kid(before));
+        assert.equal((await call(jwtMode, 'GET', '/orders', after)).status, 200);
+        assert.equal((await call(jwtMode, 'GET', '/orders', before)).status, 200, 'the old key verifies until its tokens expire');
+      });
+
+      it('introspection mode refuses a revoked token at once; JWT mode accepts it until it expires', async () => {
+        const token = (await login('alice')).access_token!;
+        assert.equal((await call(introspectionMode, 'GET', '/orders', token)).status, 200);
+        assert.equal((await fetch(`${warden.url}/revoke`, form({ token }))).status, 200);
+        const res = await call(introspectionMode, 'GET', '/orders', token);
+        assert.equal(res.status, 401);
+        assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="the access token is no longer active"');
+        assert.equal((await call(jwtMode, 'GET', '/orders', token)).status, 200);
+      });
+    });
+  }
+});
