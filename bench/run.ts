@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { LoadResult, LoadSpec } from './load.js';
 import { freePort, ROOT, runJson, startPortPrinter, startProcess, type Running } from './lib/processes.js';
+import { kitRows } from './kit.js';
 
 const argv = new Set(process.argv.slice(2));
 const QUICK = argv.has('--quick');
@@ -342,6 +343,9 @@ async function main() {
       '< 1.5 s',
       verdict(second.proc.readyMs < 1500),
     );
+
+    // --- the resource-server kit (issue 16): its own processes, no Warden ---
+    await kitRows(row, load, SECONDS);
 
     if (PROFILE) summariseProfile(join(work, 'prof'));
   } finally {

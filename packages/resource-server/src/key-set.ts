@@ -11,7 +11,7 @@ export interface KeySetOptions {
   now: () => number;
 }
 
-type GetKey = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+type GetKey = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey> | CryptoKey;
 
 /**
  * Warden's JWKS, fetched on first use and kept. A token signed by a key not yet seen (Warden rotated)
@@ -21,6 +21,7 @@ type GetKey = (header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise
 export class RemoteKeySet {
   private select: ReturnType<typeof createLocalJWKSet> | undefined;
   private kids = new Set<string>();
+  private imported = new Map<string, { alg: string; key: CryptoKey }>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private failedAt = Number.NEGATIVE_INFINITY;
   private lastUnknownKid = Number.NEGATIVE_INFINITY;
@@ -30,7 +31,14 @@ export class RemoteKeySet {
 
   constructor(private readonly opts: KeySetOptions) {}
 
-  readonly getKey: GetKey = async (header, token) => {
+  /** Synchronous for a key already imported (the common case): jose awaits the answer either way. */
+  readonly getKey: GetKey = (header, token) => {
+    const known = header.kid !== undefined ? this.imported.get(header.kid) : undefined;
+    if (known && known.alg === header.alg && this.opts.now() - this.fetchedAt < this.opts.maxAgeMs) return known.key;
+    return this.lookUp(header, token);
+  };
+
+  private async lookUp(header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     const now = this.opts.now();
     if (!this.select || now - this.fetchedAt >= this.opts.maxAgeMs) {
       await this.refresh(now);
@@ -39,8 +47,11 @@ export class RemoteKeySet {
       await this.refresh(now);
     }
     if (!this.select) throw new Error('the JWKS is not available');
-    return this.select(header, token);
-  };
+    // jose picks the key (kid, alg, kty, use) and imports it; remembered per kid and algorithm.
+    const key = await this.select(header, token);
+    if (header.kid !== undefined) this.imported.set(header.kid, { alg: header.alg, key });
+    return key;
+  }
 
   private async refresh(now: number): Promise<void> {
     if (!this.pending) {
@@ -70,6 +81,7 @@ export class RemoteKeySet {
     const jwks = (await res.json()) as JSONWebKeySet;
     if (!jwks || !Array.isArray(jwks.keys)) throw new Error('the JWKS is not a JSON Web Key Set');
     this.select = createLocalJWKSet(jwks);
+    this.imported.clear();
     this.kids = new Set(jwks.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
     this.fetchedAt = now;
   }
