@@ -1,17 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { requireRole, requireUser } from './guards.js';
 
 /** The seeds' two examples: a route for any active user, and one for admins only. */
 export async function exampleRoutes(app: FastifyInstance) {
   app.get(
     '/secure-data',
     {
-      preHandler: requireUser,
-      config: { sensitive: true },
+      // Any scope: the seeds' example of "an active user"; the role map decides (a guest may, no role may not).
+      config: { access: { kind: 'bearer', scopes: [], permission: 'secure:read' }, sensitive: true },
       schema: {
         tags: ['examples'],
-        security: [{ bearer: [] }],
         response: { 200: Type.Object({ message: Type.String(), user: Type.String() }) },
       },
     },
@@ -24,9 +22,8 @@ export async function exampleRoutes(app: FastifyInstance) {
   app.get(
     '/admin-only',
     {
-      preHandler: requireRole('admin'),
-      config: { admin: true },
-      schema: { tags: ['examples'], security: [{ bearer: [] }], response: { 200: Type.Object({ message: Type.String() }) } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], role: 'admin' }, admin: true },
+      schema: { tags: ['examples'], response: { 200: Type.Object({ message: Type.String() }) } },
     },
     async () => ({ message: 'Admin access granted' }),
   );

@@ -38,8 +38,8 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Who is calling. Signature and registered claims (cached per token), then on every request: the jti
- * is not revoked, the user exists, is enabled, and the token was issued after their sessions last ended.
+ * Who is calling. Signature and registered claims (cached per token), then on every request: the client
+ * still exists, the jti is not revoked, the user exists, is enabled, and the token was issued after their sessions last ended.
  */
 function resolveAuth(request: FastifyRequest): Auth | Promise<Auth> {
   const w = request.server.warden;
@@ -49,7 +49,7 @@ function resolveAuth(request: FastifyRequest): Auth | Promise<Auth> {
   if (h?.startsWith('Bearer ')) {
     const token = h.slice(7);
     const verified = w.accessTokens.cached(token);
-    if (verified) return withUser(w, token, verified);
+    if (verified) return withClient(w, token, verified);
   }
   const token = bearer(request);
   if (!token) throw missingToken();
@@ -67,8 +67,20 @@ async function verifyThenUser(request: FastifyRequest, w: Warden, token: string)
     }
     throw e;
   }
-  return withUser(w, token, verified);
+  return withClient(w, token, verified);
 }
+
+/** A deleted client's tokens die with it, as introspection says (clients service cache; no promise on a hit). */
+function withClient(w: Warden, token: string, verified: VerifiedToken): Auth | Promise<Auth> {
+  const exists = w.clients.exists(verified.claims.client_id);
+  if (exists === true) return withUser(w, token, verified);
+  if (exists === false) throw invalidToken(CLIENT_GONE);
+  return exists.then((ok) => {
+    if (!ok) throw invalidToken(CLIENT_GONE);
+    return withUser(w, token, verified);
+  });
+}
+const CLIENT_GONE = 'the client of this token no longer exists';
 
 function withUser(w: Warden, token: string, verified: VerifiedToken): Auth | Promise<Auth> {
   const { claims } = verified;
@@ -116,40 +128,38 @@ function guard(check: (auth: Auth) => void): Guard {
   };
 }
 
-/** Any valid bearer token, a user's or a client's. */
-export const authenticate: Guard = guard(() => {});
-
 /** The user the token acts for; a client acting for itself is refused. */
 function userOf(auth: Auth): UserRecord {
   if (!auth.user) throw forbidden('user_required', 'this route acts for a user; client tokens are not accepted');
   return auth.user;
 }
 
-/** A user (not a client acting for itself) is required. */
-export const requireUser: Guard = guard(userOf);
+/** What a `bearer` route declares (src/access/route-access.ts). */
+export interface BearerRequirement {
+  /** Every one of these scopes (RFC 6750 §3.1: 403 insufficient_scope naming them). */
+  scopes: readonly string[];
+  /** The user must hold this role. */
+  role?: Role | undefined;
+  /** The user must hold one of these permissions (through their roles, src/access/roles.ts). */
+  permissions?: readonly Permission[] | undefined;
+}
 
 /**
+ * The guard of a bearer route: a user's token (not a client acting for itself), with every declared
+ * scope — what the user let this client do — then the role or permission — what the user may do at all.
  * Roles come from the database (through the short user cache), not from the token's `roles` claim, so a
  * demoted admin loses access within one cache interval instead of at token expiry.
  */
-export function requireRole(...roles: Role[]): Guard {
+export function bearerGuard(need: BearerRequirement): Guard {
+  const scopes = need.scopes;
+  const scopeList = scopes.join(' ');
+  const { role, permissions } = need;
   return guard((auth) => {
-    const have = userOf(auth).roles;
-    if (!roles.some((r) => have.includes(r))) {
-      throw forbidden('missing_role', `requires the role ${roles.map((r) => `"${r}"`).join(' or ')}`);
+    const user = userOf(auth);
+    for (const s of scopes) if (!auth.scopes.has(s)) throw insufficientScope(scopeList);
+    if (role && !user.roles.includes(role)) throw forbidden('missing_role', `requires the role "${role}"`);
+    if (permissions && !permissions.some((p) => can(user.roles, p))) {
+      throw forbidden('missing_permission', `requires the permission ${permissions.map((p) => `"${p}"`).join(' or ')}`);
     }
-  });
-}
-
-export function requirePermission(permission: Permission): Guard {
-  return guard((auth) => {
-    if (!can(userOf(auth).roles, permission)) throw forbidden('missing_permission', `requires the permission "${permission}"`);
-  });
-}
-
-/** RFC 6750 §3.1: a valid token without the scope answers 403 insufficient_scope. */
-export function requireScope(scope: string): Guard {
-  return guard((auth) => {
-    if (!auth.scopes.has(scope)) throw insufficientScope(scope);
   });
 }

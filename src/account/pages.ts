@@ -63,8 +63,10 @@ export async function accountPages(fastify: FastifyInstance) {
   const w = app.warden;
   // Pages are for browsers, not API clients: kept out of /docs.
   const hide = { hide: true, tags: ['pages'] } as FastifySchema;
+  // The mailed single-use token in the form is the credential; no session is involved.
+  const access = { kind: 'public', reason: 'pages of the mailed links; the token in the form is the credential' } as const;
 
-  app.get('/password/forgot', { schema: hide }, async (_request, reply) =>
+  app.get('/password/forgot', { config: { access }, schema: hide }, async (_request, reply) =>
     send(
       reply,
       200,
@@ -76,7 +78,7 @@ export async function accountPages(fastify: FastifyInstance) {
     ),
   );
 
-  app.post('/password/forgot/form', { config: { rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/password/forgot/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     const email = (request.body.email ?? '').trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
@@ -86,13 +88,13 @@ export async function accountPages(fastify: FastifyInstance) {
     return send(reply, 202, 'Check your mail', html`<p>${FORGOT_ANSWER.detail}</p>`);
   });
 
-  app.get('/password/reset', { schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/password/reset', { config: { access }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
     const token = request.query.token ?? '';
     if (!token || !(await w.account.reset.check(token))) return send(reply, 400, 'Reset your password', expiredReset);
     return send(reply, 200, 'Reset your password', resetForm(token));
   });
 
-  app.post('/password/reset/form', { config: { rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/password/reset/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     const { token = '', new_password: password = '', confirm_password: confirm = '' } = request.body;
     if (!token) return send(reply, 400, 'Reset your password', expiredReset);
@@ -109,7 +111,7 @@ export async function accountPages(fastify: FastifyInstance) {
     return send(reply, 200, 'Password changed', html`<p>Your password has been changed and every session signed out. Sign in with the new password.</p>`);
   });
 
-  app.get('/email/verify', { schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/email/verify', { config: { access }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
     const token = request.query.token ?? '';
     if (!token || !(await w.account.verification.check(token))) {
       return send(reply, 400, 'Confirm your e-mail address', html`<p>This link is invalid, already used or expired. Sign in and ask for a new one.</p>`);
@@ -125,7 +127,7 @@ export async function accountPages(fastify: FastifyInstance) {
     );
   });
 
-  app.post('/email/verify/form', { config: { rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/email/verify/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     try {
       const user = await w.account.verification.verify(request.body.token ?? '', requestContext(request));

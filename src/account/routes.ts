@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requireUser } from '../access/guards.js';
+import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { Problem } from '../users/routes.js';
 import { pruneAccountTokens } from './account-tokens.js';
@@ -28,7 +28,7 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/password/forgot',
     {
-      config: { rateLimitGroup: 'account' },
+      config: { access: { kind: 'public', reason: 'asks for a mailed reset link' }, rateLimitGroup: 'account' },
       schema: {
         tags: ['account'],
         summary: 'Mail a password reset link (always 202, whether or not the address is known)',
@@ -47,7 +47,7 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/password/reset',
     {
-      config: { rateLimitGroup: 'account' },
+      config: { access: { kind: 'public', reason: 'the mailed single-use token is the credential' }, rateLimitGroup: 'account' },
       schema: {
         tags: ['account'],
         summary: 'Set a new password with the mailed single-use token; ends every session',
@@ -64,7 +64,7 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/email/verify',
     {
-      config: { rateLimitGroup: 'account' },
+      config: { access: { kind: 'public', reason: 'the mailed single-use token is the credential' }, rateLimitGroup: 'account' },
       schema: { tags: ['account'], summary: 'Verify the e-mail address with the mailed token', body: VerifyBody, response: { 200: Verified, 400: Problem } },
     },
     async (request, reply) => {
@@ -77,12 +77,10 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/email/verify/resend',
     {
-      preHandler: requireUser,
-      config: { rateLimitGroup: 'account' },
+      config: { access: ACCOUNT, rateLimitGroup: 'account' },
       schema: {
         tags: ['account'],
         summary: 'Mail another verification link (at most one a minute, five an hour)',
-        security: [{ bearer: [] }],
         response: { 202: Accepted, 409: Problem, 429: Problem },
       },
     },
@@ -95,7 +93,7 @@ export async function accountRoutes(fastify: FastifyInstance) {
 
   app.get(
     '/users/me/mfa',
-    { preHandler: requireUser, schema: { tags: ['mfa'], security: [{ bearer: [] }], response: { 200: MfaStatus } } },
+    { config: { access: ACCOUNT }, schema: { tags: ['mfa'], response: { 200: MfaStatus } } },
     async (request, reply) => {
       const id = request.auth!.user!.id;
       reply.header('cache-control', 'no-store');
@@ -106,12 +104,10 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/users/me/mfa/totp',
     {
-      preHandler: requireUser,
-      config: { rateLimitGroup: 'account' },
+      config: { access: ACCOUNT, rateLimitGroup: 'account' },
       schema: {
         tags: ['mfa'],
         summary: 'Start TOTP enrolment: a new secret, shown once (replaces an unconfirmed one)',
-        security: [{ bearer: [] }],
         response: { 200: Enrolment, 409: Problem },
       },
     },
@@ -125,12 +121,10 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.post(
     '/users/me/mfa/totp/confirm',
     {
-      preHandler: requireUser,
-      config: { rateLimitGroup: 'account' },
+      config: { access: ACCOUNT, rateLimitGroup: 'account' },
       schema: {
         tags: ['mfa'],
         summary: 'Confirm TOTP with a code; answers 10 single-use recovery codes, shown once',
-        security: [{ bearer: [] }],
         body: CodeBody,
         response: { 200: RecoveryCodes, 409: Problem, 422: Problem },
       },
@@ -145,12 +139,10 @@ export async function accountRoutes(fastify: FastifyInstance) {
   app.delete(
     '/users/me/mfa/totp',
     {
-      preHandler: requireUser,
-      config: { rateLimitGroup: 'account' },
+      config: { access: ACCOUNT, rateLimitGroup: 'account' },
       schema: {
         tags: ['mfa'],
         summary: 'Turn TOTP off with {code} (TOTP or recovery code) or {password}',
-        security: [{ bearer: [] }],
         body: RemoveMfaBody,
         response: { 204: Type.Null(), 409: Problem, 422: Problem },
       },

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { requirePermission } from '../access/guards.js';
 import { Problem } from '../users/routes.js';
 import { findAuditEvents, type AuditRow } from './repository.js';
 import { AuditList, AuditListQuery, type AuditEventOut } from './schemas.js';
@@ -25,12 +24,10 @@ export async function auditRoutes(fastify: FastifyInstance) {
   app.get(
     '/admin/audit',
     {
-      preHandler: requirePermission('audit:read'),
-      config: { admin: true },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'audit:read' }, admin: true },
       schema: {
         tags: ['admin'],
         summary: 'Security events, newest first',
-        security: [{ bearer: [] }],
         querystring: AuditListQuery,
         response: { 200: AuditList, 401: Problem, 403: Problem, 422: Problem },
       },

@@ -32,6 +32,10 @@ declare module 'fastify' {
 }
 
 const HIDDEN = { hide: true } as FastifySchema;
+/** Signed-in pages: the console's own guard checks the session cookie, CSRF token and permission. */
+const CONSOLE = { kind: 'cookie', reason: 'console session cookie, CSRF token and permission, checked by the console guard' } as const;
+/** The sign-in pages, the style sheet and the redirects: before any session (login CSRF cookie only). */
+const PAGE = { kind: 'public', reason: 'console sign-in pages and style sheet' } as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Fixed messages for ?done=… after a redirect (never text taken from the URL). */
@@ -105,14 +109,14 @@ export async function consolePlugin(fastify: FastifyInstance) {
     };
   }
 
-  const opts = (permission: Permission) => ({ preHandler: guard(permission), config: { admin: true }, schema: HIDDEN });
+  const opts = (permission: Permission) => ({ preHandler: guard(permission), config: { access: CONSOLE, admin: true }, schema: HIDDEN });
 
-  app.get(`${BASE}/console.css`, { config: { admin: true }, schema: HIDDEN }, async (_request, reply) =>
+  app.get(`${BASE}/console.css`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS),
   );
 
-  app.get('/admin', { config: { admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
-  app.get(BASE, { config: { admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+  app.get('/admin', { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+  app.get(BASE, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
 
   // --- sign-in ---------------------------------------------------------------------------------
 
@@ -124,7 +128,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   const loginCsrfValid = (request: FastifyRequest) =>
     sameOrigin(request, w.config.issuer) && tokensEqual(field(request.body, '_csrf'), cookies.read(request, cookies.login));
 
-  app.get(`${BASE}/login`, { config: { admin: true }, schema: HIDDEN }, async (request, reply) => {
+  app.get(`${BASE}/login`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (request, reply) => {
     if (await sessions.find(cookies.read(request, cookies.session))) return reply.redirect(`${BASE}/users`, 303);
     return send(reply, 200, loginForm(loginCsrf(request, reply)));
   });
@@ -137,7 +141,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     return reply.redirect(`${BASE}/users`, 303);
   }
 
-  app.post(`${BASE}/login`, { config: { admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+  app.post(`${BASE}/login`, { config: { access: PAGE, admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
     if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale sign-in form refused. Open the sign-in page again.'));
     const csrfToken = cookies.read(request, cookies.login)!;
     const login = str(field(request.body, 'login'))?.slice(0, 254);
@@ -169,12 +173,12 @@ export async function consolePlugin(fastify: FastifyInstance) {
     return startSession(request, reply, user.id, false);
   });
 
-  app.get(`${BASE}/login/mfa`, { config: { admin: true }, schema: HIDDEN }, async (request, reply) => {
+  app.get(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (request, reply) => {
     if (!(await sessions.pendingMfa(cookies.read(request, cookies.mfa)))) return reply.redirect(`${BASE}/login`, 303);
     return send(reply, 200, mfaForm(loginCsrf(request, reply)));
   });
 
-  app.post(`${BASE}/login/mfa`, { config: { admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+  app.post(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
     if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale form refused. Sign in again.'));
     const token = cookies.read(request, cookies.mfa);
     const pending = await sessions.pendingMfa(token);

@@ -24,6 +24,7 @@ import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
 import { auditPlugin } from '../audit/plugin.js';
 import { docsPlugin } from './docs.js';
+import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 
 declare module 'fastify' {
@@ -72,6 +73,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('warden', warden);
   warden.state.attachLogger?.(app.log);
   app.decorateRequest('auth', undefined);
+  // Before every route: a route that declares no access (config.access) stops the app from building.
+  installRouteAccess(app);
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
 
   app.setValidatorCompiler(validatorCompiler());

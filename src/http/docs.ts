@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { addRouteHeaders, PAGE_HEADERS } from './security-headers.js';
 import { SCOPES } from '../oauth/scopes.js';
+import { declareAccessOf, type RouteAccess } from '../access/route-access.js';
 
 /**
  * Swagger UI loads only its own files (script, style, images) from /docs/static: no inline code, so
@@ -26,13 +27,15 @@ export const PASSWORD_SCHEME = 'OAuth2PasswordBearer';
 type Security = Array<Record<string, string[]>>;
 
 /**
- * Routes declare `security: [{ bearer: [] }]`. In the document, each such route also accepts the
- * OAuth2 password flow, so a token obtained with Swagger UI's "Authorize" dialog (username and
- * password posted to /token, as FastAPI's OAuth2PasswordBearer does) is sent to every protected route.
+ * A `bearer` route (config.access, src/access/route-access.ts) gets `security: [{ bearer: [] }]`. In the
+ * document it also accepts the OAuth2 password flow with the route's scopes, so a token obtained with
+ * Swagger UI's "Authorize" dialog (username and password posted to /token, as FastAPI's
+ * OAuth2PasswordBearer does) is sent to every protected route, and the dialog shows what each needs.
  */
-function withPasswordFlow(security: Security | undefined): Security | undefined {
+function withPasswordFlow(security: Security | undefined, access: RouteAccess | undefined): Security | undefined {
   if (!security?.some((s) => 'bearer' in s)) return security;
-  return [{ [PASSWORD_SCHEME]: [] }, ...security];
+  const scopes = access?.kind === 'bearer' ? [...access.scopes] : [];
+  return [{ [PASSWORD_SCHEME]: scopes }, ...security];
 }
 
 /**
@@ -64,29 +67,33 @@ export async function docsPlugin(app: FastifyInstance) {
         },
       },
     },
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
       const s = schema as (FastifySchema & { security?: Security }) | undefined;
       if (!s?.security) return { schema: schema as FastifySchema, url };
-      return { schema: { ...s, security: withPasswordFlow(s.security) } as FastifySchema, url };
+      return { schema: { ...s, security: withPasswordFlow(s.security, route.config?.access) } as FastifySchema, url };
     },
   });
 
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: DOCS_CSP,
-    uiConfig: {
-      deepLinking: false,
-      persistAuthorization: false,
-      tryItOutEnabled: false,
-      // No request to validator.swagger.io: nothing leaves for another host.
-      validatorUrl: null,
-      // The highlighter writes inline style attributes, which the CSP (rightly) refuses.
-      syntaxHighlight: false,
-    },
-    initOAuth: { scopeSeparator: ' ' },
+  // Swagger UI adds its routes without options of ours: its own context declares them public.
+  await app.register(async (ui) => {
+    declareAccessOf(ui, { kind: 'public', reason: 'interactive API docs (DOCS=enabled)' });
+    await ui.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: DOCS_CSP,
+      uiConfig: {
+        deepLinking: false,
+        persistAuthorization: false,
+        tryItOutEnabled: false,
+        // No request to validator.swagger.io: nothing leaves for another host.
+        validatorUrl: null,
+        // The highlighter writes inline style attributes, which the CSP (rightly) refuses.
+        syntaxHighlight: false,
+      },
+      initOAuth: { scopeSeparator: ' ' },
+    });
   });
 
-  app.get('/openapi.json', { schema: { hide: true } as FastifySchema }, async (_request, reply) => {
+  app.get('/openapi.json', { config: { access: { kind: 'public', reason: 'the OpenAPI document (DOCS=enabled)' } }, schema: { hide: true } as FastifySchema }, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');
     return app.swagger();
   });

@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify';
 
 const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
 
+const PUBLIC = { kind: 'public', reason: 'probes of load balancers and orchestrators' } as const;
+
 export async function healthRoutes(app: FastifyInstance) {
-  app.get('/healthz', { schema: { tags: ['health'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: PUBLIC }, schema: { tags: ['health'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
   /** Ready: database reachable and fully migrated (503 otherwise); a lost Redis is reported as degraded. */
-  app.get('/readyz', { schema: { tags: ['health'], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+  app.get('/readyz', { config: { access: PUBLIC }, schema: { tags: ['health'], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     const w = app.warden;
     const db = await w.database.ready();
     const checks: Record<string, string> = { database: db.ok ? 'ok' : (db.reason ?? 'unavailable') };

@@ -174,7 +174,8 @@ async function metricsPlugin(app: FastifyInstance) {
   });
 
   // Hidden from the OpenAPI document (the cast: @fastify/swagger adds `hide` to FastifySchema).
-  app.get('/metrics', { schema: { hide: true } as FastifySchema }, async (request, reply) => {
+  const access = { kind: 'public', reason: 'METRICS_ALLOWED_NETWORKS, checked in the handler' } as const;
+  app.get('/metrics', { config: { access }, schema: { hide: true } as FastifySchema }, async (request, reply) => {
     // request.ip is the client behind a trusted proxy, so a public proxy in front does not open this up.
     // Elsewhere the route does not exist, as far as the caller can tell.
     if (!allowed.has(request.ip)) return reply.callNotFound();

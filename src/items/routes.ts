@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requireScope, requireUser } from '../access/guards.js';
+import type { RouteAccess } from '../access/route-access.js';
 import { html, page } from '../http/html.js';
 import { asPage } from '../http/security-headers.js';
 import { ListQuery } from '../users/schemas.js';
@@ -11,16 +11,22 @@ import { ItemsService, toItemOut } from './service.js';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 
+/**
+ * The scope says what the client may do for the user, the permission what the user may do at all
+ * (src/access/roles.ts): a guest holds no items permission. An admin's items:read-any reads every item.
+ */
+const READ: RouteAccess = { kind: 'bearer', scopes: ['items:read'], permission: ['items:read', 'items:read-any'] };
+const CREATE: RouteAccess = { kind: 'bearer', scopes: ['items:write'], permission: 'items:create' };
+const UPDATE: RouteAccess = { kind: 'bearer', scopes: ['items:write'], permission: 'items:update' };
+const DELETE: RouteAccess = { kind: 'bearer', scopes: ['items:write'], permission: 'items:delete' };
+
 export async function itemRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const items = new ItemsService(app.warden.db, app.warden.clock);
-  const security = [{ bearer: [] }];
-  const read = [requireUser, requireScope('items:read')];
-  const write = [requireUser, requireScope('items:write')];
 
   app.post(
     '/items',
-    { preHandler: write, schema: { tags: ['items'], security, body: NewItem, response: { 201: ItemOut, 422: Problem } } },
+    { config: { access: CREATE }, schema: { tags: ['items'], body: NewItem, response: { 201: ItemOut, 422: Problem } } },
     async (request, reply) => {
       const item = await items.create(request.auth!.user!, request.body.title, request.body.description);
       reply.code(201).header('location', `/items/${item.id}`).header('cache-control', 'no-store');
@@ -30,7 +36,7 @@ export async function itemRoutes(fastify: FastifyInstance) {
 
   app.get(
     '/items',
-    { preHandler: read, schema: { tags: ['items'], summary: 'Your items, newest first', security, querystring: ListQuery, response: { 200: ItemList } } },
+    { config: { access: READ }, schema: { tags: ['items'], summary: 'Your items, newest first', querystring: ListQuery, response: { 200: ItemList } } },
     async (request, reply) => {
       const p = await items.list(request.auth!.user!, request.query.limit, request.query.cursor);
       reply.header('cache-control', 'no-store');
@@ -41,11 +47,10 @@ export async function itemRoutes(fastify: FastifyInstance) {
   app.get(
     '/items/:id',
     {
-      preHandler: read,
+      config: { access: READ },
       schema: {
         tags: ['items'],
         summary: 'One item (JSON, or an HTML page with Accept: text/html)',
-        security,
         params: Params,
         response: { 200: ItemOut, 404: Problem },
       },
@@ -69,7 +74,7 @@ export async function itemRoutes(fastify: FastifyInstance) {
 
   app.patch(
     '/items/:id',
-    { preHandler: write, schema: { tags: ['items'], security, params: Params, body: ItemPatch, response: { 200: ItemOut, 404: Problem } } },
+    { config: { access: UPDATE }, schema: { tags: ['items'], params: Params, body: ItemPatch, response: { 200: ItemOut, 404: Problem } } },
     async (request, reply) => {
       const item = await items.update(request.auth!.user!, request.params.id, request.body);
       reply.header('cache-control', 'no-store');
@@ -79,7 +84,7 @@ export async function itemRoutes(fastify: FastifyInstance) {
 
   app.delete(
     '/items/:id',
-    { preHandler: write, schema: { tags: ['items'], security, params: Params, response: { 204: Type.Null(), 404: Problem } } },
+    { config: { access: DELETE }, schema: { tags: ['items'], params: Params, response: { 204: Type.Null(), 404: Problem } } },
     async (request, reply) => {
       await items.remove(request.auth!.user!, request.params.id);
       return reply.code(204).send(null);

@@ -37,15 +37,17 @@ export function serverMetadata(w: Warden) {
   };
 }
 
+const PUBLIC = { kind: 'public', reason: 'discovery (RFC 8414, OIDC Discovery) and public keys' } as const;
+
 export async function discoveryRoutes(app: FastifyInstance) {
   const w = app.warden;
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
-    app.get(path, async (_request, reply) => {
+    app.get(path, { config: { access: PUBLIC } }, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
       return serverMetadata(w);
     });
   }
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/jwks.json', { config: { access: PUBLIC } }, async (_request, reply) => {
     // Short: a rotation publishes a new key that resource servers must see within a minute.
     reply.header('cache-control', 'public, max-age=60');
     return w.keys.jwks();

@@ -40,7 +40,7 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
     throw e;
   }
   if (w.revocations.isRevoked(claims.jti)) return INACTIVE;
-  if (claims.client_id && !(await w.clients.find(claims.client_id))) return INACTIVE;
+  if (!(await w.clients.exists(claims.client_id))) return INACTIVE;
   let username: string | undefined;
   if (claims.gty !== 'client_credentials') {
     const user = await w.userCache.get(claims.sub, w.config.JWT_SUBJECT);
@@ -90,7 +90,7 @@ export async function introspectRoutes(fastify: FastifyInstance) {
   app.post(
     '/introspect',
     {
-      config: { oauth: true },
+      config: { access: { kind: 'client', reason: 'authenticates the client itself (RFC 6749 §2.3)' }, oauth: true },
       schema: {
         tags: ['oauth'],
         summary: 'RFC 7662 token introspection (form-encoded; client authentication required)',

@@ -4,6 +4,7 @@ import { createRefreshToken, linkSuccessor, type IssuedRefresh } from '../tokens
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import type { TokenResponse } from './grant.js';
+import { BUILT_IN_CLIENT_ID, scopesForUser } from './scopes.js';
 
 export interface IssueForUser {
   user: UserRecord;
@@ -38,6 +39,9 @@ export async function issueUserTokens(
   req: IssueForUser,
   audit?: { events: AuditEvent[]; ctx: RequestContext },
 ): Promise<TokenResponse & { familyId?: string; jti: string }> {
+  // `admin` only while the user holds the admin role, decided at every issuance (a refresh after a
+  // demotion no longer carries it); the guard checks the role again on each request.
+  if (req.scopes.includes('admin') && !req.user.roles.includes('admin')) req = { ...req, scopes: scopesForUser(req.scopes, req.user.roles) };
   const now = new Date(w.clock.now());
   let refresh: IssuedRefresh | undefined = req.issuedRefresh;
   if (req.withRefresh && !refresh) {
@@ -62,7 +66,8 @@ export async function issueUserTokens(
     subject: w.config.JWT_SUBJECT === 'username' ? req.user.username : req.user.id,
     scope: req.scopes.join(' '),
     roles: req.user.roles,
-    clientId: req.clientId ?? undefined,
+    // RFC 9068 §2.2: client_id is required; a password grant naming no client is Warden's own.
+    clientId: req.clientId ?? BUILT_IN_CLIENT_ID,
     sessionId: refresh?.familyId ?? req.familyId,
   });
   const res: TokenResponse & { familyId?: string; jti: string } = {

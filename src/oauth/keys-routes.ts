@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../access/guards.js';
 import type { RequestContext } from '../audit/audit-log.js';
 import { requestContext } from '../audit/request-context.js';
 import { ProblemError } from '../http/errors.js';
@@ -51,16 +50,13 @@ export async function maintainSigningKeys(w: Warden): Promise<{ retired: number;
 export async function adminKeyRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  const security = [{ bearer: [] }];
   app.get(
     '/admin/keys',
     {
-      preHandler: requirePermission('keys:list'),
-      config: { admin: true },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'keys:list' }, admin: true },
       schema: {
         tags: ['admin'],
         summary: 'Signing keys',
-        security,
         response: { 200: Type.Object({ items: Type.Array(KeyInfo), next_cursor: Type.Null() }) },
       },
     },
@@ -72,9 +68,8 @@ export async function adminKeyRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/keys/rotate',
     {
-      preHandler: requirePermission('keys:rotate'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'Rotate the signing key now', security, response: { 201: KeyInfo } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'keys:rotate' }, admin: true },
+      schema: { tags: ['admin'], summary: 'Rotate the signing key now', response: { 201: KeyInfo } },
     },
     async (request, reply) => {
       if (w.keys.algorithm === 'HS256') {

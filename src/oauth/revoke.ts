@@ -8,10 +8,12 @@ import type { Warden } from '../warden.js';
 import { authenticateClient } from './client-auth.js';
 import { looksLikeJwt, OAuthErrorBody, requireForm, TokenActionBody } from './endpoint-body.js';
 import type { TokenClient, TokenParams } from './grant.js';
+import { BUILT_IN_CLIENT_ID } from './scopes.js';
 import type { RequestContext } from '../audit/audit-log.js';
 
 /** A token may be revoked by the client it was issued to (RFC 7009 §2.1); anonymous first-party tokens by anyone holding them. */
-const sameClient = (tokenClient: string | null | undefined, client: TokenClient | undefined) => (tokenClient ?? null) === (client?.clientId ?? null);
+const sameClient = (tokenClient: string | null | undefined, client: TokenClient | undefined) =>
+  (tokenClient === BUILT_IN_CLIENT_ID ? null : (tokenClient ?? null)) === (client?.clientId ?? null);
 
 async function revokeRefresh(w: Warden, token: string, client: TokenClient | undefined, ctx: RequestContext): Promise<boolean> {
   const row = await findRefreshToken(w.db, token);
@@ -49,7 +51,7 @@ export async function revokeRoutes(fastify: FastifyInstance) {
   app.post(
     '/revoke',
     {
-      config: { oauth: true, rateLimitGroup: 'token' },
+      config: { access: { kind: 'client', reason: 'authenticates the client itself (RFC 6749 §2.3)' }, oauth: true, rateLimitGroup: 'token' },
       schema: {
         tags: ['oauth'],
         summary: 'RFC 7009 token revocation (form-encoded)',

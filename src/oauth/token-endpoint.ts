@@ -65,7 +65,7 @@ export async function tokenRoutes(fastify: FastifyInstance) {
   app.post(
     '/token',
     {
-      config: { oauth: true, rateLimitGroup: 'token' },
+      config: { access: { kind: 'client', reason: 'authenticates the client itself (RFC 6749 §2.3)' }, oauth: true, rateLimitGroup: 'token' },
       schema: {
         tags: ['oauth'],
         summary: 'OAuth 2.0 token endpoint (form-encoded)',

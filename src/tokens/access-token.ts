@@ -11,7 +11,8 @@ export interface AccessClaims extends JWTPayload {
   iat: number;
   scope: string;
   roles?: string[];
-  client_id?: string;
+  /** RFC 9068 §2.2; the verifier refuses a token without it. */
+  client_id: string;
   /** Session: the refresh-token family this token was issued with. */
   sid?: string;
   /** Grant type for tokens that act for a client, not a user (Auth0's `gty`). */
@@ -22,12 +23,17 @@ export interface IssueAccessToken {
   subject: string;
   scope: string;
   roles?: string[] | undefined;
-  clientId?: string | undefined;
+  /** RFC 9068 §2.2: required; the verifier refuses a token without one. */
+  clientId: string;
   grant?: string | undefined;
   sessionId?: string | undefined;
   audience?: string | string[] | undefined;
+  /** Shorter than the configured lifetime only: the verifier refuses a token that lives longer. */
   ttlSeconds?: number;
 }
+
+/** RFC 9068 §2.1: the header `typ` of a JWT access token. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /** A token whose signature and registered claims were checked, with what every request asks of it. */
 export interface VerifiedToken {
@@ -74,7 +80,7 @@ export class AccessTokens {
     const jti = uuidv7(nowMs);
     const claims: Record<string, unknown> = { scope: req.scope };
     if (req.roles) claims.roles = req.roles;
-    if (req.clientId) claims.client_id = req.clientId;
+    claims.client_id = req.clientId;
     if (req.grant) claims.gty = req.grant;
     if (req.sessionId) claims.sid = req.sessionId;
     const audience = req.audience ?? this.config.audience;
@@ -85,7 +91,8 @@ export class AccessTokens {
       expiresInSeconds: ttl,
       nowSeconds: now,
       jti,
-      typ: this.keys.algorithm === 'HS256' ? 'JWT' : 'at+jwt',
+      // RFC 9068 §2.1, every algorithm: a JWT of another kind (an id_token) is never an access token.
+      typ: ACCESS_TOKEN_TYP,
     });
     return { token, claims: { ...claims, sub: req.subject, jti, iat: now, exp: now + ttl, iss: this.config.issuer } as AccessClaims, expiresIn: ttl };
   }
@@ -116,9 +123,12 @@ export class AccessTokens {
       algorithms: [this.keys.algorithm],
       nowSeconds: nowS,
       resolveKey: (kid, alg) => this.keys.verificationKey(kid, alg),
-      requiredClaims: ['jti'],
+      typ: ACCESS_TOKEN_TYP,
+      // RFC 9068 §2.2: every access token names its client (the password grant's without one: BUILT_IN_CLIENT_ID).
+      requiredClaims: ['jti', 'client_id'],
+      maxLifetimeSeconds: this.config.accessTokenTtlSeconds,
     });
-    if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
+    if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || typeof payload.client_id !== 'string') {
       throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', 'token lacks required claims');
     }
     const claims = { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessClaims;

@@ -115,9 +115,20 @@ export interface VerifyOptions {
   nowSeconds: number;
   /** Finds the verification key for a header's kid (undefined kid for HS256). */
   resolveKey: (kid: string | undefined, alg: string) => Promise<KeyMaterial | undefined>;
+  /** The header `typ` to require (jose compares it without an `application/` prefix). */
   typ?: string;
   requiredClaims?: string[];
+  /** Refuse a token whose `exp - iat` is longer than this: no token outlives what the issuer hands out. */
+  maxLifetimeSeconds?: number;
 }
+
+/** Clock skew allowed on `exp` and `nbf` (jose's clockTolerance). */
+const EXP_TOLERANCE_SECONDS = 5;
+/**
+ * How far in the future `iat` may be (RFC 7519 §4.1.6): another instance's clock may run a little ahead,
+ * but a token from further ahead was minted with a wrong clock or to outlive its `exp` check.
+ */
+export const IAT_FUTURE_TOLERANCE_SECONDS = 60;
 
 /**
  * Verify signature and registered claims. The algorithm list is pinned by configuration, never taken
@@ -141,14 +152,25 @@ export async function verifyJwt(token: string, opts: VerifyOptions): Promise<JWT
       issuer: opts.issuer,
       ...(opts.audience !== undefined ? { audience: opts.audience } : {}),
       currentDate: new Date(opts.nowSeconds * 1000),
-      clockTolerance: 5,
+      clockTolerance: EXP_TOLERANCE_SECONDS,
       ...(opts.typ ? { typ: opts.typ } : {}),
       requiredClaims: ['exp', 'iat', 'sub', ...(opts.requiredClaims ?? [])],
     });
+    checkIssuedAt(payload, opts);
     return payload;
   } catch (e) {
+    if (e instanceof TokenError) throw e;
     if (e instanceof joseErrors.JOSEError) throw new TokenError(e.code, e.message);
     throw new TokenError('ERR_JWT_INVALID', 'invalid token');
+  }
+}
+
+/** `iat` not in the future (beyond the tolerance), and a lifetime no longer than the issuer's. */
+function checkIssuedAt(payload: JWTPayload, opts: VerifyOptions) {
+  const iat = payload.iat!;
+  if (iat > opts.nowSeconds + IAT_FUTURE_TOLERANCE_SECONDS) throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', '"iat" claim is in the future');
+  if (opts.maxLifetimeSeconds !== undefined && payload.exp! - iat > opts.maxLifetimeSeconds) {
+    throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', 'token lifetime ("exp" - "iat") is longer than the issuer allows');
   }
 }
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../access/guards.js';
 import { requestContext } from '../audit/request-context.js';
 import { AdminUserPatch, IdParams, UserList, UserListQuery, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
@@ -10,14 +9,12 @@ import { Problem } from './routes.js';
 export async function adminUserRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  const security = [{ bearer: [] }];
 
   app.get(
     '/admin/users',
     {
-      preHandler: requirePermission('users:list'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'List and search users', security, querystring: UserListQuery, response: { 200: UserList } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'users:list' }, admin: true },
+      schema: { tags: ['admin'], summary: 'List and search users', querystring: UserListQuery, response: { 200: UserList } },
     },
     async (request, reply) => {
       const page = await w.users.list({ q: request.query.q, limit: request.query.limit, cursor: request.query.cursor });
@@ -29,9 +26,8 @@ export async function adminUserRoutes(fastify: FastifyInstance) {
   app.get(
     '/admin/users/:id',
     {
-      preHandler: requirePermission('users:read'),
-      config: { admin: true },
-      schema: { tags: ['admin'], security, params: IdParams, response: { 200: UserOut, 404: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'users:read' }, admin: true },
+      schema: { tags: ['admin'], params: IdParams, response: { 200: UserOut, 404: Problem } },
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
@@ -42,12 +38,10 @@ export async function adminUserRoutes(fastify: FastifyInstance) {
   app.patch(
     '/admin/users/:id',
     {
-      preHandler: requirePermission('users:update'),
-      config: { admin: true },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'users:update' }, admin: true },
       schema: {
         tags: ['admin'],
         summary: 'Change roles and/or disable',
-        security,
         params: IdParams,
         body: AdminUserPatch,
         response: { 200: UserOut, 404: Problem, 409: Problem, 422: Problem },
@@ -63,9 +57,8 @@ export async function adminUserRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/users/:id/logout',
     {
-      preHandler: requirePermission('users:logout'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'Force logout: end every session now', security, params: IdParams, response: { 204: Type.Null(), 404: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'users:logout' }, admin: true },
+      schema: { tags: ['admin'], summary: 'Force logout: end every session now', params: IdParams, response: { 204: Type.Null(), 404: Problem } },
     },
     async (request, reply) => {
       await w.users.forceLogout(request.auth!.user!.id, request.params.id, requestContext(request));

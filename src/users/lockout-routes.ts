@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../access/guards.js';
 import { requestContext } from '../audit/request-context.js';
 import { IdParams } from './schemas.js';
 import { Problem } from './routes.js';
@@ -17,12 +16,10 @@ export async function lockoutRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/users/:id/unlock',
     {
-      preHandler: requirePermission('users:update'),
-      config: { admin: true },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'users:update' }, admin: true },
       schema: {
         tags: ['admin'],
         summary: 'End a brute-force lockout of the account',
-        security: [{ bearer: [] }],
         params: IdParams,
         response: { 200: UnlockOut, 404: Problem },
       },

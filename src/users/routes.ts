@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requireUser } from '../access/guards.js';
+import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { ProblemError } from '../http/errors.js';
 import { ChangePasswordBody, RegisterBody, UpdateMeBody, UserOut } from './schemas.js';
@@ -26,7 +26,7 @@ export async function userRoutes(fastify: FastifyInstance) {
   app.post(
     '/users',
     {
-      config: { rateLimitGroup: 'register' },
+      config: { access: { kind: 'public', reason: 'registration (REGISTRATION=open)' }, rateLimitGroup: 'register' },
       schema: {
         tags: ['users'],
         summary: 'Register (REGISTRATION=open)',
@@ -45,7 +45,7 @@ export async function userRoutes(fastify: FastifyInstance) {
 
   app.get(
     '/users/me',
-    { preHandler: requireUser, schema: { tags: ['users'], security: [{ bearer: [] }], response: { 200: UserOut } } },
+    { config: { access: ACCOUNT }, schema: { tags: ['users'], response: { 200: UserOut } } },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
       return toUserOut(request.auth!.user!);
@@ -55,8 +55,8 @@ export async function userRoutes(fastify: FastifyInstance) {
   app.patch(
     '/users/me',
     {
-      preHandler: requireUser,
-      schema: { tags: ['users'], security: [{ bearer: [] }], body: UpdateMeBody, response: { 200: UserOut, 409: Problem, 422: Problem } },
+      config: { access: ACCOUNT },
+      schema: { tags: ['users'], body: UpdateMeBody, response: { 200: UserOut, 409: Problem, 422: Problem } },
     },
     async (request, reply) => {
       const { user } = await w.users.updateProfile(
@@ -72,12 +72,10 @@ export async function userRoutes(fastify: FastifyInstance) {
   app.post(
     '/users/me/password',
     {
-      preHandler: requireUser,
-      config: { rateLimitGroup: 'account' },
+      config: { access: ACCOUNT, rateLimitGroup: 'account' },
       schema: {
         tags: ['users'],
         summary: 'Change password (ends the other sessions)',
-        security: [{ bearer: [] }],
         body: ChangePasswordBody,
         response: { 204: Type.Null(), 422: Problem },
       },

@@ -1,7 +1,7 @@
 import type { OAuthClient } from '../clients/service.js';
 import { OAuthError } from '../../http/errors.js';
 import type { Warden } from '../../warden.js';
-import { grantScopes } from '../scopes.js';
+import { FIRST_PARTY_SCOPES, grantScopes, refuseFirstPartyScopes, scopesAllowedTo } from '../scopes.js';
 import type { AuthorizationRequest } from './session.js';
 
 /** A problem that must not be sent to the redirect URI (it is not trusted yet): shown as a page. */
@@ -81,10 +81,16 @@ export function checkPkce(q: Query): string {
   return challenge;
 }
 
+/**
+ * A third-party client asking for `account` or `admin` is refused (invalid_scope), whatever it was
+ * registered with; a first-party client that asks for nothing also gets `account` (and `admin`, which
+ * is dropped at issuance unless the user holds the admin role: issueUserTokens).
+ */
 export function checkScope(client: OAuthClient, q: Query): string[] {
   const scope = single(q, 'scope', () => redirectError('invalid_request', 'scope is repeated'));
   try {
-    return grantScopes(scope, client.scope, ['openid']);
+    refuseFirstPartyScopes(scope, client.firstParty);
+    return grantScopes(scope, scopesAllowedTo(client), client.firstParty ? ['openid', ...FIRST_PARTY_SCOPES] : ['openid']);
   } catch (e) {
     if (e instanceof OAuthError) throw redirectError(e.error, e.description);
     throw e;

@@ -67,6 +67,9 @@ function redirect(request: FastifyRequest, reply: FastifyReply, url: string) {
   return reply.header('cache-control', 'no-store').redirect(url, request.method === 'POST' ? 303 : 302);
 }
 
+/** The sign-in session cookie and the interaction's CSRF token are checked by the pages themselves. */
+const BROWSER = { kind: 'cookie', reason: 'authorization pages: sign-in session cookie and CSRF token, checked by the flow' } as const;
+
 export async function authorizeRoutes(app: FastifyInstance) {
   // Only the browser-facing endpoints need cookies; another capability may have registered the plugin already.
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
@@ -192,13 +195,14 @@ export async function authorizeRoutes(app: FastifyInstance) {
     return advance(request, reply, client, ix);
   }
 
-  app.get('/oauth/style.css', async (_request, reply) =>
+  app.get('/oauth/style.css', { config: { access: { kind: 'public', reason: 'the pages\' style sheet' } } }, async (_request, reply) =>
     reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLE_CSS),
   );
 
   app.get(
     '/authorize',
     {
+      config: { access: BROWSER },
       schema: {
         tags: ['oauth'],
         summary: 'Authorization endpoint (code + PKCE S256); browser pages',
@@ -232,7 +236,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     '/authorize',
     {
       // The login form checks passwords: the stricter limit of the token endpoint applies (lockout applies too).
-      config: { rateLimitGroup: 'token' },
+      config: { access: BROWSER, rateLimitGroup: 'token' },
       schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody },
     },
     async (request, reply) => {

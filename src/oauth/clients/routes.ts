@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../../access/guards.js';
 import { requestContext } from '../../audit/request-context.js';
 import { Problem } from '../../users/routes.js';
 import { ClientIdParams, ClientList, ClientListQuery, ClientMetadata, ClientOut, ClientWithSecret } from './schemas.js';
@@ -10,14 +9,12 @@ import { ClientIdParams, ClientList, ClientListQuery, ClientMetadata, ClientOut,
 export async function adminClientRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  const security = [{ bearer: [] }];
 
   app.post(
     '/admin/clients',
     {
-      preHandler: requirePermission('clients:create'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'Register an OAuth client (RFC 7591 metadata)', security, body: ClientMetadata, response: { 201: ClientWithSecret, 422: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:create' }, admin: true },
+      schema: { tags: ['admin'], summary: 'Register an OAuth client (RFC 7591 metadata)', body: ClientMetadata, response: { 201: ClientWithSecret, 422: Problem } },
     },
     async (request, reply) => {
       const { client, secret } = await w.clients.create(request.body, requestContext(request));
@@ -29,9 +26,8 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
   app.get(
     '/admin/clients',
     {
-      preHandler: requirePermission('clients:list'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'List OAuth clients', security, querystring: ClientListQuery, response: { 200: ClientList } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:list' }, admin: true },
+      schema: { tags: ['admin'], summary: 'List OAuth clients', querystring: ClientListQuery, response: { 200: ClientList } },
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
@@ -42,9 +38,8 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
   app.get(
     '/admin/clients/:id',
     {
-      preHandler: requirePermission('clients:list'),
-      config: { admin: true },
-      schema: { tags: ['admin'], security, params: ClientIdParams, response: { 200: ClientOut, 404: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:list' }, admin: true },
+      schema: { tags: ['admin'], params: ClientIdParams, response: { 200: ClientOut, 404: Problem } },
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
@@ -55,9 +50,8 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
   app.post(
     '/admin/clients/:id/rotate-secret',
     {
-      preHandler: requirePermission('clients:rotate'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'New client secret (shown once); the old one stops working', security, params: ClientIdParams, response: { 200: ClientWithSecret, 404: Problem, 422: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:rotate' }, admin: true },
+      schema: { tags: ['admin'], summary: 'New client secret (shown once); the old one stops working', params: ClientIdParams, response: { 200: ClientWithSecret, 404: Problem, 422: Problem } },
     },
     async (request, reply) => {
       const { client, secret } = await w.clients.rotateSecret(request.params.id, requestContext(request));
@@ -69,9 +63,8 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
   app.delete(
     '/admin/clients/:id',
     {
-      preHandler: requirePermission('clients:delete'),
-      config: { admin: true },
-      schema: { tags: ['admin'], summary: 'Delete a client, its refresh tokens and consents', security, params: ClientIdParams, response: { 204: Type.Null(), 404: Problem } },
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:delete' }, admin: true },
+      schema: { tags: ['admin'], summary: 'Delete a client, its refresh tokens and consents', params: ClientIdParams, response: { 204: Type.Null(), 404: Problem } },
     },
     async (request, reply) => {
       await w.clients.delete(request.params.id, requestContext(request));

@@ -1,10 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditLog, RequestContext } from '../../audit/audit-log.js';
 import type { Clock } from '../../clock.js';
-import { notFound, unprocessable, type FieldError } from '../../http/errors.js';
+import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
 import type { Db } from '../../storage/database.js';
 import type { StateStore } from '../../storage/state/store.js';
-import { ALL_SCOPES, parseScope } from '../scopes.js';
+import { ALL_SCOPES, BUILT_IN_CLIENT_ID, parseScope } from '../scopes.js';
 import { redirectUriProblem } from './redirect-uri.js';
 import { deleteClient, findClient, insertClient, listClients, setClientSecret, type ClientRow } from './repository.js';
 import type { ClientMetadata, ClientOut } from './schemas.js';
@@ -99,6 +99,18 @@ export class ClientsService {
     return client;
   }
 
+  /**
+   * Whether tokens naming this client may still be used (the bearer guard, introspection): a deleted
+   * client's tokens die with it. Warden's own BUILT_IN_CLIENT_ID always exists. Answers without a promise
+   * when the cache knows (the bearer guard's hot path).
+   */
+  exists(clientId: string): boolean | Promise<boolean> {
+    if (clientId === BUILT_IN_CLIENT_ID) return true;
+    const hit = this.cache.get(clientId);
+    if (hit && this.clock.now() - hit.at < this.cacheMs) return hit.client !== undefined;
+    return this.find(clientId).then((c) => c !== undefined);
+  }
+
   /** Constant-time check of a presented secret against the stored hash. */
   secretMatches(client: OAuthClient, secret: string): boolean {
     if (!client.secretHash) return false;
@@ -190,6 +202,7 @@ export class ClientsService {
   }
 
   async delete(clientId: string, ctx: RequestContext): Promise<void> {
+    if (clientId === BUILT_IN_CLIENT_ID) throw conflict('reserved_client', `"${BUILT_IN_CLIENT_ID}" is Warden's own first-party client and cannot be deleted`);
     const gone = await this.db.transaction(async (tx) => {
       const ok = await deleteClient(tx, clientId);
       if (ok) await this.audit.record(tx, { type: 'client.deleted', subjectId: clientId }, ctx);

@@ -2,8 +2,8 @@ import { invalidClient, invalidScope, unauthorizedClient } from '../../http/erro
 import type { GrantHandler } from '../grant.js';
 import { grantScopes } from '../scopes.js';
 
-/** Scopes that speak for a user; a client acting for itself has none to give. */
-const USER_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+/** Scopes that speak for a user (Warden's `account` and `admin` too); a client acting for itself has none to give. */
+const USER_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', 'account', 'admin']);
 
 /**
  * Client credentials (RFC 6749 §4.4): a confidential client acting for itself, `sub` = client_id.

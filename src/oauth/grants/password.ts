@@ -3,7 +3,7 @@ import { LoginError } from '../../users/service.js';
 import type { UserRecord } from '../../users/repository.js';
 import type { GrantContext, GrantHandler } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
-import { ALL_SCOPES, FIRST_PARTY_DEFAULT_SCOPES, grantScopes } from '../scopes.js';
+import { FIRST_PARTY_DEFAULT_SCOPES, grantScopes, scopesAllowedTo } from '../scopes.js';
 
 /** Hooks that may interrupt a successful password check (MFA answers mfa_required). */
 export type PasswordGrantStep = (g: GrantContext, user: UserRecord, scopes: string[]) => Promise<void>;
@@ -20,8 +20,9 @@ export const passwordGrant: GrantHandler = async (g) => {
   if (client && !client.grantTypes.includes('password')) throw unauthorizedClient('this client may not use the password grant');
   if (!params.username) throw invalidRequest('username is required');
   if (!params.password) throw invalidRequest('password is required');
-  const allowed = client ? client.scope : ALL_SCOPES;
-  const scopes = grantScopes(params.scope, allowed, FIRST_PARTY_DEFAULT_SCOPES);
+  // First party (anonymous or a first_party client): `account` and `admin` may be asked for; `admin` is
+  // dropped at issuance unless the user holds the admin role (issueUserTokens).
+  const scopes = grantScopes(params.scope, scopesAllowedTo(client), FIRST_PARTY_DEFAULT_SCOPES);
   let user;
   try {
     user = await w.users.authenticate(params.username, params.password, g.ctx);
