@@ -7,6 +7,8 @@ import type { StateStore } from './storage/state/store.js';
 import { AccessTokens } from './tokens/access-token.js';
 import { RevocationList } from './tokens/revocation.js';
 import { SigningKeys } from './tokens/signing-keys.js';
+import { Keyring } from './storage/encryption.js';
+import { sealSecretsAtRest } from './storage/seal-secrets.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserCache } from './users/user-cache.js';
 import { UsersService } from './users/service.js';
@@ -83,8 +85,12 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       memoryKib: config.ARGON2_MEMORY_KIB,
       iterations: config.ARGON2_ITERATIONS,
     });
-    const keys = new SigningKeys(db, config, clock);
+    const keyring = Keyring.fromConfig(config);
+    // Before anything reads them: clear-text rows of earlier versions are sealed, and a missing key stops the start here.
+    await sealSecretsAtRest(db, keyring);
+    const keys = new SigningKeys(db, config, clock, { keyring, state, database });
     await keys.init();
+    await keys.listen();
     const accessTokens = new AccessTokens(keys, config, clock);
     const revocations = new RevocationList(db, state, clock);
     await revocations.init();
@@ -102,13 +108,14 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       verification: new EmailVerification(db, config, clock, state, audit, mailer, userCache),
       reset: new PasswordReset(db, config, clock, state, audit, mailer, users, userCache),
     };
-    const mfa = new MfaService(db, config, clock, state, audit, hasher, users);
+    const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
     users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     users.emailChangedHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
     closers.push(() => hasher.close(), () => mailer.close(), () => account.reset.idle());
     // Runs before the database closes (closers run first, last-in first-out): queued audit rows are written.
     closers.push(() => audit.flush());
+    closers.push(() => keys.close());
     const warden: Warden = {
       config,
       clock,

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import { conflict, unprocessable } from '../http/errors.js';
 import type { Db } from '../storage/database.js';
+import { Keyring, sealedAt } from '../storage/encryption.js';
 import { mfaRecoveryCodes, mfaTotp } from '../storage/schema.js';
 import type { StateStore } from '../storage/state/store.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
@@ -68,6 +69,8 @@ export class MfaService {
     private readonly audit: AuditLog,
     private readonly hasher: PasswordHasher,
     private readonly users: UsersService,
+    /** TOTP secrets are stored sealed (src/storage/encryption.ts): a database dump must not yield second factors. */
+    private readonly keyring: Keyring = Keyring.fromConfig(config),
   ) {}
 
   private now() {
@@ -102,11 +105,12 @@ export class MfaService {
   async beginEnrolment(user: UserRecord): Promise<{ secret: string; otpauthUri: string }> {
     const { authenticator } = await otplib();
     const secret = authenticator.generateSecret(20); // 160 bits, RFC 4226 §4's recommendation
+    const sealed = this.keyring.seal(secret, sealedAt.totpSecret(user.id));
     const now = this.now();
     const rows = await this.db
       .insert(mfaTotp)
-      .values({ userId: user.id, secret, confirmedAt: null, lastStep: 0, createdAt: now })
-      .onConflictDoUpdate({ target: mfaTotp.userId, set: { secret, confirmedAt: null, lastStep: 0, createdAt: now }, setWhere: isNull(mfaTotp.confirmedAt) })
+      .values({ userId: user.id, secret: sealed, confirmedAt: null, lastStep: 0, createdAt: now })
+      .onConflictDoUpdate({ target: mfaTotp.userId, set: { secret: sealed, confirmedAt: null, lastStep: 0, createdAt: now }, setWhere: isNull(mfaTotp.confirmedAt) })
       .returning({ userId: mfaTotp.userId });
     if (!rows.length) throw conflict('mfa_already_enabled', 'TOTP is already enabled; remove it before enrolling another device');
     const label = new URL(this.config.issuer).host;
@@ -118,7 +122,7 @@ export class MfaService {
     const [row] = await this.db.select().from(mfaTotp).where(eq(mfaTotp.userId, user.id)).limit(1);
     if (!row) throw conflict('mfa_not_started', 'start with POST /users/me/mfa/totp');
     if (row.confirmedAt) throw conflict('mfa_already_enabled', 'TOTP is already enabled');
-    const step = await this.matchStep(row.secret, code);
+    const step = await this.matchStep(this.keyring.open(row.secret, sealedAt.totpSecret(user.id)), code);
     if (step === undefined) {
       await this.audit.record(this.db, { type: 'mfa.failed', subjectId: user.id, details: { reason: 'wrong_code', stage: 'confirm' } }, ctx);
       throw invalidCode();
@@ -196,7 +200,7 @@ export class MfaService {
     }
     const normalised = normaliseCode(code);
     if (/^\d{6}$/.test(normalised)) {
-      const step = await this.matchStep(row.secret, normalised);
+      const step = await this.matchStep(this.keyring.open(row.secret, sealedAt.totpSecret(userId)), normalised);
       if (step === undefined) return this.failed(user, login, 'wrong_code', ctx);
       // Claimed in the shared store first (another instance may be checking the same code right now) …
       if (!(await this.state.setIfAbsent(`mfa:totp-used:${userId}:${step}`, '1', STEP_MS * (2 * WINDOW + 2)))) {

@@ -1,4 +1,7 @@
+import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { Command } from './command.js';
+import { Keyring } from '../storage/encryption.js';
+import { sealSecretsAtRest } from '../storage/seal-secrets.js';
 import { cliContext, withWarden } from './context.js';
 
 export const keysRotate: Command = {
@@ -7,11 +10,8 @@ export const keysRotate: Command = {
   usage: 'keys rotate',
   async run() {
     await withWarden(async (w) => {
-      const kid = await w.keys.rotate({
-        onRotated: async (newKid, previous) => {
-          await w.audit.record(w.db, { type: 'key.rotated', details: { kid: newKid, previous } }, cliContext);
-        },
-      });
+      // The API's own operation: audited alike, and announced so running servers switch at once.
+      const kid = await rotateSigningKey(w, cliContext, 'manual');
       console.log(`new signing key ${kid}`);
     });
   },
@@ -24,6 +24,19 @@ export const keysList: Command = {
   async run() {
     await withWarden(async (w) => {
       for (const k of await w.keys.list()) console.log(`${k.kid}  ${k.alg}  ${k.state}  created ${k.created_at}`);
+    });
+  },
+};
+
+export const keysReencrypt: Command = {
+  name: 'keys reencrypt',
+  summary: 'encrypt stored signing keys and TOTP secrets with the first ENCRYPTION_KEY (every start does it too)',
+  usage: 'keys reencrypt',
+  async run() {
+    await withWarden(async (w) => {
+      const keyring = Keyring.fromConfig(w.config);
+      await sealSecretsAtRest(w.db, keyring);
+      console.log(`signing keys and TOTP secrets are encrypted with key ${keyring.currentKeyId}; older ENCRYPTION_KEY entries may be removed`);
     });
   },
 };

@@ -7,7 +7,7 @@ import { startServer } from '../http/server.js';
 import { parse, UsageError, type Command } from './command.js';
 import { withWarden } from './context.js';
 import { userCreate, userDisable, userEnable, userImport, userSetRoles } from './user.js';
-import { keysList, keysRotate } from './keys.js';
+import { keysList, keysReencrypt, keysRotate } from './keys.js';
 import { clientCreate, clientDelete, clientList, clientRotateSecret } from './client.js';
 import { auditTail } from './audit.js';
 
@@ -32,7 +32,7 @@ const migrate: Command = {
   },
 };
 
-export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
+export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
 
 function help() {
   const width = Math.max(...commands.map((c) => c.name.length));

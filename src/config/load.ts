@@ -23,6 +23,8 @@ export interface Config extends Settings {
   readonly refreshTokenTtlSeconds: number;
   readonly hashConcurrency: number;
   readonly tls: boolean;
+  /** ENCRYPTION_KEY decoded, in order: the first encrypts, every one decrypts. */
+  readonly encryptionKeys: readonly Buffer[];
 }
 
 export class ConfigError extends Error {
@@ -85,6 +87,7 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     if (!s.SECRET_KEY) throw new ConfigError('SECRET_KEY', 'JWT_ALGORITHM=HS256 needs SECRET_KEY');
     if (Buffer.byteLength(s.SECRET_KEY) < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 bytes for HS256 (RFC 7518 §3.2)');
   }
+  const encryptionKeys = list(s.ENCRYPTION_KEY ?? '').map((k, i) => decodeEncryptionKey(k, i));
   const corsOrigins = list(s.CORS_ORIGINS);
   for (const origin of corsOrigins) {
     if (origin === '*') continue;
@@ -120,6 +123,9 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     if (corsOrigins.includes('*')) {
       throw new ConfigError('CORS_ORIGINS', '"*" is refused in production; list the origins');
     }
+    if (!encryptionKeys.length && !s.SECRET_KEY) {
+      throw new ConfigError('ENCRYPTION_KEY', 'is needed in production (or SECRET_KEY) to encrypt signing keys and TOTP secrets at rest; generate one with openssl rand -base64 32');
+    }
   }
 
   const config: Config = {
@@ -137,8 +143,22 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     // Niced hashing threads (src/users/hash-threads.ts) yield to the event loop, so all cores may hash.
     hashConcurrency: s.HASH_CONCURRENCY > 0 ? s.HASH_CONCURRENCY : LOW_PRIORITY_THREADS ? cores : Math.max(1, cores - 1),
     tls,
+    encryptionKeys,
   };
   return Object.freeze(config);
+}
+
+/** One keyring entry: 32 bytes as 64 hex digits or base64 (standard or URL-safe), never shown in the error. */
+function decodeEncryptionKey(text: string, index: number): Buffer {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
+    ? Buffer.from(text, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(text)
+      ? Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64')
+      : undefined;
+  if (!bytes || bytes.length !== 32) {
+    throw new ConfigError('ENCRYPTION_KEY', `key ${index + 1} is not 32 bytes in base64 or hex (generate one with openssl rand -base64 32)`);
+  }
+  return bytes;
 }
 
 function checkUrl(variable: string, value: string) {

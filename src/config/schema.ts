@@ -32,6 +32,9 @@ export const SettingsSchema = Type.Object({
     description: 'signing algorithm; HS256 uses SECRET_KEY',
   }),
   SECRET_KEY: OptStr('shared HS256 secret (at least 32 characters in production)'),
+  ENCRYPTION_KEY: OptStr(
+    'comma list of 32-byte keys (base64 or hex) encrypting signing keys and TOTP secrets at rest; the first encrypts, all decrypt; unset: derived from SECRET_KEY',
+  ),
   ACCESS_TOKEN_EXPIRE_MINUTES: Int(15, 1, 1440, 'access token lifetime'),
   REFRESH_TOKEN_EXPIRE_DAYS: Int(30, 1, 365, 'refresh token lifetime'),
   REFRESH_REUSE_GRACE_SECONDS: Int(5, 0, 60, 'a just-rotated refresh token may be retried this long; 0 = none'),

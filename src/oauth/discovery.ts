@@ -26,7 +26,7 @@ export function serverMetadata(w: Warden) {
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    id_token_signing_alg_values_supported: [w.keys.algorithm],
+    id_token_signing_alg_values_supported: [w.keys.idTokenAlgorithm],
     subject_types_supported: ['public'],
     claims_supported: CLAIMS_SUPPORTED,
     prompt_values_supported: ['none', 'login', 'consent'],

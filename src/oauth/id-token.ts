@@ -16,7 +16,8 @@ export function accessTokenHash(accessToken: string, alg: string): string {
 
 /** The id_token lives as long as the access token it comes with. */
 export async function signIdToken(w: Warden, req: IssueForUser, accessToken: string): Promise<string> {
-  const key = w.keys.signingKey();
+  // Asymmetric even with JWT_ALGORITHM=HS256: a relying party verifies it from the JWKS, never with SECRET_KEY.
+  const key = w.keys.idTokenKey();
   const nowS = Math.floor(w.clock.now() / 1000);
   const claims: Record<string, unknown> = {
     auth_time: Math.floor(req.authTime.getTime() / 1000),

@@ -3,7 +3,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RequestContext } from '../audit/audit-log.js';
 import { requestContext } from '../audit/request-context.js';
-import { ProblemError } from '../http/errors.js';
 import type { Warden } from '../warden.js';
 
 const KeyInfo = Type.Object({
@@ -15,7 +14,11 @@ const KeyInfo = Type.Object({
   retired_at: Type.Union([Type.String(), Type.Null()]),
 });
 
-/** Rotate, auditing key.rotated; the old key keeps verifying (and stays in the JWKS) until its tokens expire. */
+/**
+ * The one rotation, whoever asks (admin API, console, CLI, key timer): audited as key.rotated with its
+ * reason, announced to every instance. The old key keeps verifying (and stays in the JWKS) until its
+ * tokens expire. With HS256 this rotates the id_token key; access tokens stay on SECRET_KEY.
+ */
 export async function rotateSigningKey(w: Warden, ctx: RequestContext, reason: 'manual' | 'scheduled'): Promise<string> {
   return w.keys.rotate({
     onRotated: async (kid, previous) => {
@@ -29,7 +32,6 @@ export async function rotateSigningKey(w: Warden, ctx: RequestContext, reason: '
  * Verified-token cache is dropped after a retirement so no cached verification outlives its key.
  */
 export async function maintainSigningKeys(w: Warden): Promise<{ retired: number; rotated: string | undefined }> {
-  if (w.keys.algorithm === 'HS256') return { retired: 0, rotated: undefined };
   const before = new Set(w.keys.jwks().keys.map((k) => k.kid));
   const retired = await w.keys.retireExpired();
   // Another instance may have retired or rotated: reload, and forget cached verifications if a key left.
@@ -69,12 +71,9 @@ export async function adminKeyRoutes(fastify: FastifyInstance) {
     '/admin/keys/rotate',
     {
       config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'keys:rotate' }, admin: true },
-      schema: { tags: ['admin'], summary: 'Rotate the signing key now', response: { 201: KeyInfo } },
+      schema: { tags: ['admin'], summary: 'Rotate the signing key now (with HS256: the id_token key)', response: { 201: KeyInfo } },
     },
     async (request, reply) => {
-      if (w.keys.algorithm === 'HS256') {
-        throw new ProblemError(409, 'shared_secret', 'JWT_ALGORITHM=HS256 signs with SECRET_KEY; there is no key to rotate (change SECRET_KEY instead)');
-      }
       const kid = await rotateSigningKey(w, requestContext(request), 'manual');
       const info = (await w.keys.list()).find((k) => k.kid === kid)!;
       return reply.code(201).send(info);

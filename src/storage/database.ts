@@ -17,6 +17,12 @@ export interface Database {
   migrate(): Promise<void>;
   /** Reachable and fully migrated. */
   ready(): Promise<{ ok: boolean; reason?: string }>;
+  /**
+   * PostgreSQL only: LISTEN on a channel over a connection of its own (NOTIFY reaches every instance
+   * at once, without Redis). `onReconnect` runs when the connection comes back after a loss, as
+   * notifications sent meanwhile are gone. Answers the function that stops listening.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void, onReconnect: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -177,6 +183,50 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
       }
     },
     ready: () => migrationState(db),
+    listen: (channel, onMessage, onReconnect) => listenPostgres(pg, url, channel, onMessage, onReconnect),
     close: () => pool.end(),
+  };
+}
+
+/** A dedicated client (a pooled one would be handed back and lose its LISTEN), reconnected after a loss. */
+async function listenPostgres(
+  pg: typeof import('pg').default,
+  url: string,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onReconnect: () => void,
+): Promise<() => Promise<void>> {
+  let client: InstanceType<typeof pg.Client> | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (again: boolean): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    c.on('notification', (n) => {
+      if (n.channel === channel) onMessage(n.payload ?? '');
+    });
+    const lost = () => {
+      if (stopped || client !== c) return;
+      client = undefined;
+      c.end().catch(() => {});
+      retry = setTimeout(() => void connect(true).catch(() => {}), 1000);
+      retry.unref();
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    client = c;
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      if (again) onReconnect();
+    } catch {
+      // Not fatal: the key timer still reloads, and the next connection reloads at once.
+      lost();
+    }
+  };
+  await connect(false);
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
   };
 }

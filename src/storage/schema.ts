@@ -68,11 +68,16 @@ export const signingKeys = pgTable('signing_keys', {
   kid: text('kid').primaryKey(),
   alg: text('alg').notNull(),
   publicJwk: jsonb('public_jwk').notNull().$type<Record<string, unknown>>(),
-  privateJwk: jsonb('private_jwk').notNull().$type<Record<string, unknown>>(),
+  /** Rows from before encryption at rest only; start-up seals them into private_key and clears this. */
+  privateJwk: jsonb('private_jwk').$type<Record<string, unknown>>(),
+  /** The private JWK sealed with the encryption keyring (src/storage/encryption.ts); null once the key stops signing. */
+  privateKey: text('private_key'),
   /** active: signs new tokens; retiring: verifies only, still in JWKS; retired: gone from JWKS. */
   state: text('state').notNull().$type<'active' | 'retiring' | 'retired'>(),
   createdAt: ts('created_at').notNull().defaultNow(),
   retiringAt: ts('retiring_at'),
+  /** A retiring key leaves the JWKS only after this: every token it signed, on any instance, has expired. */
+  retireAfter: ts('retire_after'),
   retiredAt: ts('retired_at'),
 });
 

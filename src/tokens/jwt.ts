@@ -25,8 +25,8 @@ export type SigningAlg = AsymmetricAlg | 'HS256';
 export interface KeyMaterial {
   kid: string | undefined;
   alg: SigningAlg;
-  /** Private key (asymmetric) or secret (HS256). */
-  signKey: CryptoKey | Uint8Array;
+  /** Private key (asymmetric) or secret (HS256); absent for a key that only verifies. */
+  signKey?: CryptoKey | Uint8Array;
   /** Public key (asymmetric) or secret (HS256). */
   verifyKey: CryptoKey | Uint8Array;
   /** The JWS signature of a signing input (`base64url(header).base64url(payload)`). */
@@ -73,6 +73,19 @@ export async function generateSigningKey(alg: AsymmetricAlg): Promise<GeneratedK
 export async function importKeyPair(kid: string, alg: AsymmetricAlg, publicJwk: JWK, privateJwk: JWK): Promise<KeyMaterial> {
   const signKey = (await importJWK(privateJwk, alg)) as CryptoKey;
   return { kid, alg, signKey, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey, sign: signerFor(alg, signKey) };
+}
+
+/** A key that only verifies (a retiring key, whose private part is erased): signing with it throws. */
+export async function importPublicKey(kid: string, alg: AsymmetricAlg, publicJwk: JWK): Promise<KeyMaterial> {
+  const verifyKey = (await importJWK(publicJwk, alg)) as CryptoKey;
+  return {
+    kid,
+    alg,
+    verifyKey,
+    sign: () => {
+      throw new Error(`signing key ${kid} only verifies`);
+    },
+  };
 }
 
 export function secretKeyMaterial(secret: string): KeyMaterial {

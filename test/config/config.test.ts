@@ -45,6 +45,18 @@ describe('configuration', () => {
     assert.equal(parseConfig({ JWT_ALGORITHM: 'HS256', SECRET_KEY: 'k'.repeat(32) }).JWT_ALGORITHM, 'HS256');
   });
 
+  it('ENCRYPTION_KEY: a comma list of 32-byte keys in base64 or hex, never echoed when refused', () => {
+    const b64 = Buffer.alloc(32, 1).toString('base64');
+    const hex = Buffer.alloc(32, 2).toString('hex');
+    const url = Buffer.alloc(32, 0xfb).toString('base64url');
+    assert.deepEqual(
+      parseConfig({ ENCRYPTION_KEY: ` ${b64}, ${hex},${url}` }).encryptionKeys.map((k) => k.toString('hex')),
+      [Buffer.alloc(32, 1).toString('hex'), hex, Buffer.alloc(32, 0xfb).toString('hex')],
+    );
+    fails({ ENCRYPTION_KEY: `${b64},${Buffer.alloc(16).toString('base64')}` }, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: key 2 is not 32 bytes in base64 or hex/);
+    fails({ ENCRYPTION_KEY: 'correct horse battery staple' }, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: key 1 is not 32 bytes[^"]*$/);
+  });
+
   it('JWT_AUDIENCE= (empty) means tokens carry no aud', () => {
     assert.equal(parseConfig({ JWT_AUDIENCE: '' }).audience, undefined);
   });
@@ -61,10 +73,14 @@ describe('configuration', () => {
     });
     it('an http:// issuer without TLS or a trusted proxy', () => {
       fails({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com' }, 'ISSUER', /clear text/);
-      assert.ok(parseConfig({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com', TRUSTED_PROXIES: '10.0.0.1' }));
+      assert.ok(parseConfig({ NODE_ENV: 'production', ISSUER: 'http://auth.example.com', TRUSTED_PROXIES: '10.0.0.1', SECRET_KEY: 'x'.repeat(48) }));
     });
     it('CORS_ORIGINS=*', () => {
       fails({ ...prod, CORS_ORIGINS: '*' }, 'CORS_ORIGINS');
+    });
+    it('no key to encrypt secrets at rest: neither ENCRYPTION_KEY nor SECRET_KEY', () => {
+      fails(prod, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: is needed in production \(or SECRET_KEY\)/);
+      assert.equal(parseConfig({ ...prod, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).encryptionKeys.length, 1);
     });
     it('accepts a sound production setup', () => {
       assert.equal(parseConfig({ ...prod, SECRET_KEY: 'x'.repeat(48) }).NODE_ENV, 'production');

@@ -180,6 +180,7 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
     lb = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     const env = {
       NODE_ENV: 'production',
+      ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
       DATABASE_URL: withDatabase(PG_URL, dbName),
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       ISSUER: lb,

@@ -11,7 +11,7 @@ import { LoginError } from '../../users/service.js';
 import type { Warden } from '../../warden.js';
 import { createAuthorizationCode } from '../authorization-code.js';
 import type { OAuthClient } from '../clients/service.js';
-import { grantedScopes, rememberConsent } from './consent.js';
+import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
 import {
   AuthorizePageError,
@@ -103,11 +103,16 @@ export async function authorizeRoutes(app: FastifyInstance) {
       }
       return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
     }
-    if (!client.firstParty && !ix.consented) {
-      const granted = req.prompt.includes('consent') ? [] : await grantedScopes(w.db, user.id, client.clientId);
-      if (!req.scopes.every((s) => granted.includes(s))) {
+    const confirmEachTime = needsInteractionEveryTime(client, req.redirectUri);
+    if ((!client.firstParty || confirmEachTime) && !ix.consented) {
+      const granted = req.prompt.includes('consent') || confirmEachTime ? [] : await grantedScopes(w.db, user.id, client.clientId);
+      if (confirmEachTime || !req.scopes.every((s) => granted.includes(s))) {
         if (req.prompt.includes('none')) {
           await cookies.dropInteraction(ix);
+          if (confirmEachTime) {
+            // OIDC Core §3.1.2.6: the user must interact (RFC 8252 §8.6), whatever was consented before.
+            return redirectError(request, reply, ix, 'interaction_required', 'a private-use redirect URI needs the user to confirm every authorization');
+          }
           return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
         }
         return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes: req.scopes }), req.redirectUri);
