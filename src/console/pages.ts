@@ -291,7 +291,7 @@ export function keysPage(v: Viewer, keys: KeyView[], opts: { done?: string; erro
     v,
     'keys',
     html`${notice(opts.done)}${alert(opts.error)}
-${opts.hs256 ? html`<p>Tokens are signed with the shared HS256 secret (SECRET_KEY); there are no keys to rotate here.</p>` : ''}
+${opts.hs256 ? html`<p>Access tokens are signed with the shared HS256 secret (SECRET_KEY); the keys below sign id_tokens only.</p>` : ''}
 <table>
 <caption>Keys in the JWKS, newest first</caption>
 <thead><tr><th scope="col">kid</th><th scope="col">Algorithm</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>

@@ -331,7 +331,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     send(
       reply,
       status,
-      keysPage(viewer(request), w.keys.algorithm === 'HS256' ? [] : await w.keys.list(), {
+      keysPage(viewer(request), await w.keys.list(), {
         done: DONE[String((request.query as Record<string, unknown>).done)],
         error,
         hs256: w.keys.algorithm === 'HS256',
@@ -341,7 +341,6 @@ export async function consolePlugin(fastify: FastifyInstance) {
   app.get(`${BASE}/keys`, opts('keys:list'), async (request, reply) => renderKeys(request, reply));
 
   app.post(`${BASE}/keys/rotate`, opts('keys:rotate'), async (request, reply) => {
-    if (w.keys.algorithm === 'HS256') return renderKeys(request, reply, 409, 'HS256 uses SECRET_KEY; there is no key to rotate.');
     await rotateSigningKey(w, ctxOf(request), 'manual');
     return reply.redirect(`${BASE}/keys?done=rotated`, 303);
   });
