@@ -92,7 +92,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     await keys.init();
     await keys.listen();
     const accessTokens = new AccessTokens(keys, config, clock);
-    const revocations = new RevocationList(db, state, clock);
+    const revocations = new RevocationList(db, state, clock, config.accessTokenTtlSeconds);
     await revocations.init();
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);

@@ -85,6 +85,7 @@ const CLIENT_GONE = 'the client of this token no longer exists';
 function withUser(w: Warden, token: string, verified: VerifiedToken): Auth | Promise<Auth> {
   const { claims } = verified;
   if (w.revocations.isRevoked(claims.jti)) throw invalidToken('the access token was revoked');
+  if (claims.sid && w.revocations.isSessionEnded(claims.sid)) throw invalidToken('the session was ended');
   if (claims.gty === 'client_credentials') return { claims, user: undefined, clientId: claims.client_id, scopes: verified.scopes, token };
   const hit = w.userCache.peek(claims.sub, w.config.JWT_SUBJECT);
   if (hit) return activeUser(token, verified, hit.user);

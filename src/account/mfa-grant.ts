@@ -59,6 +59,7 @@ export const mfaGrant: GrantHandler = async (g) => {
       scopes: challenge.scopes,
       grant: 'password',
       authTime: new Date(w.clock.now()),
+      newSession: { amr: ['pwd', 'otp'], ctx: g.ctx },
       withRefresh: true,
     });
     const details = { grant: MFA_GRANT, client_id: challenge.clientId, scope: res.scope };

@@ -19,6 +19,14 @@ export function tokensEqual(a: string | undefined, b: string | undefined): boole
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** A console sign-in whose password was accepted, waiting for its second factor. */
+export interface PendingMfa {
+  userId: string;
+  login: string;
+  /** When the password was checked (ms). */
+  passwordAt: number;
+}
+
 export interface ConsoleSession {
   idHash: string;
   user: UserRecord;
@@ -121,14 +129,27 @@ export class ConsoleSessions {
   /** Password accepted, TOTP pending: remembered for five minutes under the hash of a random token. */
   async startMfa(userId: string, login: string): Promise<string> {
     const token = randomToken();
-    await this.w.state.set(`console:mfa:${sha256hex(token)}`, JSON.stringify({ userId, login }), 5 * 60_000);
+    const pending: PendingMfa = { userId, login, passwordAt: this.w.clock.now() };
+    await this.w.state.set(`console:mfa:${sha256hex(token)}`, JSON.stringify(pending), 5 * 60_000);
     return token;
   }
 
-  async pendingMfa(token: string | undefined): Promise<{ userId: string; login: string } | undefined> {
+  /**
+   * The half-finished sign-in of this token, unless the user's sessions were ended since the password
+   * was checked (force-logout, password change or reset, disable): a sign-in begun before cannot be
+   * completed after, any more than a session begun before survives.
+   */
+  async pendingMfa(token: string | undefined): Promise<PendingMfa | undefined> {
     if (!token) return undefined;
     const raw = await this.w.state.get(`console:mfa:${sha256hex(token)}`);
-    return raw ? (JSON.parse(raw) as { userId: string; login: string }) : undefined;
+    if (!raw) return undefined;
+    const pending = JSON.parse(raw) as Partial<PendingMfa>;
+    const user = pending.userId ? await this.w.users.get(pending.userId).catch(() => undefined) : undefined;
+    if (!user || user.disabled || typeof pending.passwordAt !== 'number' || pending.passwordAt <= user.tokensValidAfter.getTime()) {
+      await this.endMfa(token);
+      return undefined;
+    }
+    return pending as PendingMfa;
   }
 
   async endMfa(token: string | undefined) {

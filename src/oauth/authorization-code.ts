@@ -17,6 +17,8 @@ export interface NewCode {
   codeChallenge: string;
   nonce: string | undefined;
   authTime: Date;
+  /** The /authorize sign-in session it was issued in: the tokens it is exchanged for belong to it. */
+  sessionId: string | null;
   now: Date;
 }
 
@@ -31,6 +33,7 @@ export async function createAuthorizationCode(ex: Executor, c: NewCode): Promise
     codeChallenge: c.codeChallenge,
     nonce: c.nonce ?? null,
     authTime: c.authTime,
+    sessionId: c.sessionId,
     expiresAt: new Date(c.now.getTime() + CODE_TTL_SECONDS * 1000),
     createdAt: c.now,
   });

@@ -25,6 +25,8 @@ export async function signIdToken(w: Warden, req: IssueForUser, accessToken: str
     ...userClaims(req.user, req.scopes),
   };
   if (req.nonce) claims.nonce = req.nonce;
+  // OIDC Front-/Back-Channel Logout: the session (sid) the relying party's sign-in belongs to.
+  if (req.sessionId) claims.sid = req.sessionId;
   return signJwt(claims, key, {
     issuer: w.config.issuer,
     audience: req.clientId!,

@@ -29,7 +29,7 @@ const INACTIVE: Introspection = { active: false };
 
 /**
  * Everything the bearer guard checks, without a database write: signature (cached per token),
- * revocation list (memory), the user (short cache), the client still registered (short cache).
+ * revocation list (memory: the jti, and the session of its `sid`), the user (short cache), the client still registered (short cache).
  */
 async function introspectAccess(w: Warden, token: string): Promise<Introspection> {
   let claims;
@@ -40,6 +40,7 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
     throw e;
   }
   if (w.revocations.isRevoked(claims.jti)) return INACTIVE;
+  if (claims.sid && w.revocations.isSessionEnded(claims.sid)) return INACTIVE;
   if (!(await w.clients.exists(claims.client_id))) return INACTIVE;
   let username: string | undefined;
   if (claims.gty !== 'client_credentials') {

@@ -1,6 +1,7 @@
 import type { AuditEvent, RequestContext } from '../audit/audit-log.js';
 import type { Executor } from '../storage/database.js';
-import { createRefreshToken, linkSuccessor, type IssuedRefresh } from '../tokens/refresh-token.js';
+import { createSession, newSessionId, type NewSession } from '../sessions/repository.js';
+import { createRefreshToken, type IssuedRefresh } from '../tokens/refresh-token.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import type { TokenResponse } from './grant.js';
@@ -12,15 +13,13 @@ export interface IssueForUser {
   scopes: string[];
   grant: string;
   authTime: Date;
-  /** Continue this refresh-token family (rotation) instead of starting a new one. */
-  familyId?: string | undefined;
-  /** The refresh token being rotated, linked to its successor. */
-  previousRefreshId?: string | undefined;
-  /** Id for the new refresh token, when the caller already linked its predecessor to it. */
-  refreshId?: string | undefined;
+  /** The session the tokens belong to (their `sid`): a rotation's, or the /authorize sign-in's of a code. */
+  sessionId?: string | null | undefined;
+  /** Start a session with these tokens (a password or MFA grant is a sign-in of its own). */
+  newSession?: { amr: readonly string[]; ctx: RequestContext } | undefined;
   /** Issue a refresh token (offline_access, or a first-party login). */
   withRefresh: boolean;
-  /** The refresh token the caller already wrote (a rotation in one statement): answered, not created. */
+  /** The refresh token the caller already wrote (a rotation): answered, not created. */
   issuedRefresh?: IssuedRefresh | undefined;
   nonce?: string | undefined;
 }
@@ -44,6 +43,12 @@ export async function issueUserTokens(
   if (req.scopes.includes('admin') && !req.user.roles.includes('admin')) req = { ...req, scopes: scopesForUser(req.scopes, req.user.roles) };
   const now = new Date(w.clock.now());
   let refresh: IssuedRefresh | undefined = req.issuedRefresh;
+  let session: NewSession | undefined;
+  if (req.newSession) {
+    const { amr, ctx } = req.newSession;
+    session = { sid: newSessionId(), userId: req.user.id, clientId: req.clientId, authTime: req.authTime, amr, ip: ctx.ip, userAgent: ctx.userAgent, now };
+  }
+  const sessionId = session?.sid ?? req.sessionId ?? undefined;
   if (req.withRefresh && !refresh) {
     const prepared = audit && w.audit.prepare(audit.events, audit.ctx);
     refresh = await createRefreshToken(ex, {
@@ -51,16 +56,16 @@ export async function issueUserTokens(
       clientId: req.clientId,
       scope: req.scopes.join(' '),
       authTime: req.authTime,
-      familyId: req.familyId,
-      id: req.refreshId,
+      sessionId,
+      session,
       now,
       ttlSeconds: w.config.refreshTokenTtlSeconds,
       audit: prepared?.rows,
     });
-    if (req.previousRefreshId && !req.refreshId) await linkSuccessor(ex, req.previousRefreshId, refresh.id);
     prepared?.announce();
-  } else if (audit) {
-    await w.audit.recordAll(ex, audit.events, audit.ctx);
+  } else {
+    if (session) await createSession(ex, session);
+    if (audit) await w.audit.recordAll(ex, audit.events, audit.ctx);
   }
   const access = await w.accessTokens.issue({
     subject: w.config.JWT_SUBJECT === 'username' ? req.user.username : req.user.id,
@@ -68,7 +73,7 @@ export async function issueUserTokens(
     roles: req.user.roles,
     // RFC 9068 §2.2: client_id is required; a password grant naming no client is Warden's own.
     clientId: req.clientId ?? BUILT_IN_CLIENT_ID,
-    sessionId: refresh?.familyId ?? req.familyId,
+    sessionId,
   });
   const res: TokenResponse & { familyId?: string; jti: string } = {
     access_token: access.token,
@@ -79,7 +84,7 @@ export async function issueUserTokens(
     jti: access.claims.jti,
     ...(refresh ? { familyId: refresh.familyId } : {}),
   };
-  for (const ext of tokenResponseExtensions) await ext(w, req, res);
+  for (const ext of tokenResponseExtensions) await ext(w, { ...req, sessionId }, res);
   return res;
 }
 

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { pruneSessions } from '../sessions/repository.js';
+import { pruneRefreshTokens } from '../tokens/refresh-token.js';
 import { pruneAuthorizationCodes } from './authorization-code.js';
 import { authorizeRoutes } from './authorize/routes.js';
 import { authenticateClient } from './client-auth.js';
@@ -32,6 +34,8 @@ export async function oauthServer(app: FastifyInstance) {
   const timer = setInterval(() => {
     maintainSigningKeys(w)
       .then(() => pruneAuthorizationCodes(w.db, new Date(w.clock.now())))
+      .then(() => pruneRefreshTokens(w.db, new Date(w.clock.now()), w.config.REFRESH_REUSE_GRACE_SECONDS))
+      .then(() => pruneSessions(w.db, new Date(w.clock.now()), { accessSeconds: w.config.accessTokenTtlSeconds, refreshSeconds: w.config.refreshTokenTtlSeconds }))
       .catch((err: unknown) => app.log.error({ err }, 'signing key maintenance failed'));
   }, MAINTENANCE_MS);
   timer.unref();

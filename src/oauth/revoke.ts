@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
 import { TokenError } from '../tokens/jwt.js';
-import { findRefreshToken, revokeFamily } from '../tokens/refresh-token.js';
+import { endSession } from '../sessions/end-session.js';
+import { findRefreshToken } from '../tokens/refresh-token.js';
 import type { Warden } from '../warden.js';
 import { authenticateClient } from './client-auth.js';
 import { looksLikeJwt, OAuthErrorBody, requireForm, TokenActionBody } from './endpoint-body.js';
@@ -19,11 +20,16 @@ async function revokeRefresh(w: Warden, token: string, client: TokenClient | und
   const row = await findRefreshToken(w.db, token);
   if (!row) return false;
   if (!sameClient(row.clientId, client)) return true;
-  await w.db.transaction(async (tx) => {
-    // The whole family: a refresh token stands for the session, and its rotated successors with it.
-    const n = await revokeFamily(tx, row.familyId, new Date(w.clock.now()));
-    await w.audit.record(tx, { type: 'token.revoked', subjectId: row.userId, details: { token_type: 'refresh_token', client_id: row.clientId, refresh_tokens_revoked: n } }, ctx);
-  });
+  // A refresh token stands for its session (§2.1: revoking it should also invalidate the access tokens
+  // of the same grant): the session ends — its refresh families, its pending codes, and every access
+  // token carrying its sid, on every instance. An app's logout is exactly this request.
+  await endSession(
+    w,
+    { sid: row.sessionId, familyId: row.familyId },
+    'revoked',
+    (n) => ({ type: 'token.revoked', subjectId: row.userId, details: { token_type: 'refresh_token', client_id: row.clientId, refresh_tokens_revoked: n } }),
+    ctx,
+  );
   return true;
 }
 

@@ -97,6 +97,32 @@ export const oauthClients = pgTable('oauth_clients', {
   secretRotatedAt: ts('secret_rotated_at'),
 });
 
+/**
+ * A session is one sign-in (`sid`): a password grant, an MFA grant's completion, or an /authorize
+ * sign-in shared by the clients that got codes through it. Its refresh families and access tokens
+ * (which carry `sid`) end with it.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    sid: uuid('sid').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientIds: jsonb('client_ids').notNull().$type<string[]>().default([]),
+    authTime: ts('auth_time').notNull(),
+    /** Authentication methods (RFC 8176): pwd, otp. */
+    amr: jsonb('amr').notNull().$type<string[]>().default([]),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastUsedAt: ts('last_used_at').notNull(),
+    endedAt: ts('ended_at'),
+    endReason: text('end_reason'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId, t.createdAt), index('sessions_ended_idx').on(t.endedAt), index('sessions_last_used_idx').on(t.lastUsedAt)],
+);
+
 export const refreshTokens = pgTable(
   'refresh_tokens',
   {
@@ -115,10 +141,18 @@ export const refreshTokens = pgTable(
     usedAt: ts('used_at'),
     replacedBy: uuid('replaced_by'),
     revokedAt: ts('revoked_at'),
+    /** The sign-in session the family belongs to (null: a family issued before sessions existed). */
+    sessionId: uuid('session_id').references(() => sessions.sid, { onDelete: 'cascade' }),
+    /**
+     * The successor's token value, sealed with a key derived from this token (see sealSuccessor), so a
+     * retry within REFRESH_REUSE_GRACE_SECONDS answers the same successor; erased after the window.
+     */
+    successorSealed: text('successor_sealed'),
   },
   (t) => [
     uniqueIndex('refresh_tokens_hash_idx').on(t.tokenHash),
     index('refresh_tokens_family_idx').on(t.familyId),
+    index('refresh_tokens_session_idx').on(t.sessionId),
     index('refresh_tokens_user_idx').on(t.userId),
     index('refresh_tokens_expires_idx').on(t.expiresAt),
   ],
@@ -144,8 +178,10 @@ export const authorizationCodes = pgTable(
     /** jti of the access token issued from this code; revoked if the code is presented again. */
     accessJti: text('access_jti'),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /** The sign-in session the code was issued in; its refresh family joins it. */
+    sessionId: uuid('session_id').references(() => sessions.sid, { onDelete: 'cascade' }),
   },
-  (t) => [index('authorization_codes_expires_idx').on(t.expiresAt)],
+  (t) => [index('authorization_codes_expires_idx').on(t.expiresAt), index('authorization_codes_session_idx').on(t.sessionId)],
 );
 
 export const consents = pgTable(

@@ -1,23 +1,29 @@
-import { gt, lt } from 'drizzle-orm';
+import { and, gt, isNotNull, lt } from 'drizzle-orm';
 import type { Clock } from '../clock.js';
 import type { Db } from '../storage/database.js';
-import { revokedTokens } from '../storage/schema.js';
+import { revokedTokens, sessions } from '../storage/schema.js';
 import type { StateStore } from '../storage/state/store.js';
 
 const CHANNEL = 'warden:revoked-jti';
+/** Channel messages naming an ended session rather than a token: `sid:<sid> <until ms>`. */
+const SID = 'sid:';
 
 /**
- * Access tokens revoked before expiry (RFC 7009, code reuse, admin action). Kept in the database so a
- * restart forgets nothing, mirrored in memory so the per-request check costs a map lookup, and
- * announced through the state store so every instance learns of it at once.
+ * Access tokens that must fail before their expiry: single tokens by `jti` (RFC 7009, code reuse) and
+ * every token of an ended session by `sid` (a refresh token revoked, refresh-token reuse). Kept in the
+ * database so a restart forgets nothing (revoked_tokens; sessions.ended_at), mirrored in memory so the
+ * per-request check costs a map lookup, and announced through the state store so every instance learns
+ * of it at once. A session's entry lasts as long as an access token issued just before its end.
  */
 export class RevocationList {
   private readonly revoked = new Map<string, number>();
+  private readonly endedSessions = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
     private readonly state: StateStore,
     private readonly clock: Clock,
+    private readonly accessTokenTtlSeconds = 3600,
   ) {}
 
   async init() {
@@ -25,24 +31,35 @@ export class RevocationList {
     // Revocations announced while this instance was cut off from the state store are in the database.
     this.state.onReconnect?.(() => void this.load().catch(() => {}));
     this.state.subscribe(CHANNEL, (message) => {
-      const [jti, exp] = message.split(' ');
-      if (jti && exp) this.revoked.set(jti, Number(exp));
+      const [key, exp] = message.split(' ');
+      if (!key || !exp) return;
+      if (key.startsWith(SID)) this.endedSessions.set(key.slice(SID.length), Number(exp));
+      else this.revoked.set(key, Number(exp));
     });
   }
 
   private async load() {
-    const rows = await this.db.select().from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date(this.clock.now())));
+    const now = this.clock.now();
+    const rows = await this.db.select().from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date(now)));
     for (const r of rows) this.revoked.set(r.jti, r.expiresAt.getTime());
+    const ended = await this.db
+      .select({ sid: sessions.sid, endedAt: sessions.endedAt })
+      .from(sessions)
+      .where(and(isNotNull(sessions.endedAt), gt(sessions.endedAt, new Date(now - this.accessTokenTtlSeconds * 1000))));
+    for (const s of ended) this.endedSessions.set(s.sid, this.sessionUntil(s.endedAt!.getTime()));
+  }
+
+  private sessionUntil(endedAtMs: number) {
+    return endedAtMs + this.accessTokenTtlSeconds * 1000;
   }
 
   isRevoked(jti: string): boolean {
-    const exp = this.revoked.get(jti);
-    if (exp === undefined) return false;
-    if (exp <= this.clock.now()) {
-      this.revoked.delete(jti);
-      return false;
-    }
-    return true;
+    return live(this.revoked, jti, this.clock.now());
+  }
+
+  /** Has the session this access token was issued in ended? */
+  isSessionEnded(sid: string): boolean {
+    return live(this.endedSessions, sid, this.clock.now());
   }
 
   async revoke(jti: string, expiresAtMs: number) {
@@ -55,7 +72,30 @@ export class RevocationList {
     await this.state.publish(CHANNEL, `${jti} ${expiresAtMs}`);
   }
 
+  /**
+   * Sessions whose end (sessions.ended_at) the caller has committed: their access tokens fail from now
+   * on, on every instance.
+   */
+  async sessionsEnded(sids: readonly string[], endedAtMs: number) {
+    const until = this.sessionUntil(endedAtMs);
+    for (const sid of sids) {
+      this.endedSessions.set(sid, until);
+      await this.state.publish(CHANNEL, `${SID}${sid} ${until}`);
+    }
+  }
+
   async prune() {
     await this.db.delete(revokedTokens).where(lt(revokedTokens.expiresAt, new Date(this.clock.now())));
   }
+}
+
+/** An entry that has not yet lapsed (lapsed ones are dropped on sight). */
+function live(entries: Map<string, number>, key: string, now: number): boolean {
+  const until = entries.get(key);
+  if (until === undefined) return false;
+  if (until <= now) {
+    entries.delete(key);
+    return false;
+  }
+  return true;
 }

@@ -6,7 +6,9 @@ import { conflict, notFound, ProblemError, unprocessable } from '../http/errors.
 import { DEFAULT_ROLE, type Role } from '../access/roles.js';
 import type { Db, Executor } from '../storage/database.js';
 import { isUniqueViolation, sqlState } from '../storage/errors.js';
-import { revokeUserRefreshTokens } from '../tokens/refresh-token.js';
+import { eq } from 'drizzle-orm';
+import { endSessions, type EndReason, type Ended } from '../sessions/repository.js';
+import { consoleSessions } from '../storage/schema.js';
 import { HasherOverloadedError, type PasswordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import {
@@ -218,16 +220,38 @@ export class UsersService {
     }
   }
 
-  /** Set a new password hash and end sessions: every refresh token (but `keepFamily`) and every access token issued before now. */
-  async setPassword(ex: Executor, user: UserRecord, newPassword: string, opts: { keepFamily?: string | undefined } = {}) {
+  /**
+   * End a user's sessions for good, in the caller's transaction: every access token issued until now
+   * fails (tokens_valid_after, checked on every request and by /introspect), every session but
+   * `exceptSid` is ended with its refresh tokens and pending authorization codes, and every console
+   * session is deleted. Nothing that re-enabling or another change does brings any of them back.
+   */
+  private async endAllSessions(ex: Executor, id: string, reason: EndReason, now: Date, exceptSid?: string): Promise<Ended> {
+    await updateUser(ex, id, { tokensValidAfter: now }, now);
+    const ended = await endSessions(ex, { userId: id, exceptSid }, reason, now);
+    await ex.delete(consoleSessions).where(eq(consoleSessions.userId, id));
+    return ended;
+  }
+
+  /**
+   * Set a new password hash and end sessions: every session but `keepSession` (the one the change was
+   * made from, whose refresh token keeps working) and every access token issued before now.
+   */
+  async setPassword(
+    ex: Executor,
+    user: UserRecord,
+    newPassword: string,
+    opts: { keepSession?: string | undefined; reason?: EndReason } = {},
+  ) {
     this.checkPasswordOrThrow(newPassword, { username: user.username, email: user.email }, 'new_password');
     const passwordHash = await this.hasher.hash(newPassword);
     const now = this.now();
-    await updateUser(ex, user.id, { passwordHash, tokensValidAfter: now }, now);
-    await revokeUserRefreshTokens(ex, user.id, now, opts.keepFamily);
+    await updateUser(ex, user.id, { passwordHash }, now);
+    await this.endAllSessions(ex, user.id, opts.reason ?? 'password_reset', now, opts.keepSession);
   }
 
-  async changePassword(id: string, current: string, next: string, ctx: RequestContext, keepFamily?: string) {
+  /** `keepSession`: the sid of the token the change was made with. */
+  async changePassword(id: string, current: string, next: string, ctx: RequestContext, keepSession?: string) {
     const user = await this.get(id);
     const check = await this.hasher.verify(user.passwordHash, current);
     if (!check.ok) {
@@ -240,7 +264,7 @@ export class UsersService {
       ]);
     }
     await this.db.transaction(async (tx) => {
-      await this.setPassword(tx, user, next, { keepFamily });
+      await this.setPassword(tx, user, next, { keepSession, reason: 'password_changed' });
       await this.audit.record(tx, { type: 'password.changed', subjectId: id }, { ...ctx, actorId: id });
     });
     await this.cache.invalidate(id);
@@ -266,7 +290,8 @@ export class UsersService {
       }
       if (patch.disabled !== undefined && patch.disabled !== before.disabled) {
         await updateUser(tx, id, { disabled: patch.disabled }, now);
-        if (patch.disabled) await revokeUserRefreshTokens(tx, id, now);
+        // Ended for good, as a force-logout: enabling the account again revives none of them.
+        if (patch.disabled) await this.endAllSessions(tx, id, 'disabled', now);
         await this.audit.record(
           tx,
           { type: patch.disabled ? 'user.disabled' : 'user.enabled', actorId, subjectId: id, details: { before: before.disabled, after: patch.disabled } },
@@ -284,9 +309,12 @@ export class UsersService {
     await this.get(id);
     const now = this.now();
     await this.db.transaction(async (tx) => {
-      await updateUser(tx, id, { tokensValidAfter: now }, now);
-      const n = await revokeUserRefreshTokens(tx, id, now);
-      await this.audit.record(tx, { type: 'user.logged_out', actorId, subjectId: id, details: { refresh_tokens_revoked: n } }, ctx);
+      const ended = await this.endAllSessions(tx, id, 'logout_all', now);
+      await this.audit.record(
+        tx,
+        { type: 'user.logged_out', actorId, subjectId: id, details: { refresh_tokens_revoked: ended.refreshTokensRevoked, sessions_ended: ended.sids.length } },
+        ctx,
+      );
     });
     await this.cache.invalidate(id);
   }

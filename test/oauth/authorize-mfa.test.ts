@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import { createTestApp, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
+import { eq } from 'drizzle-orm';
+import { sessions } from '../../src/storage/schema.js';
 import { findUserByLogin } from '../../src/users/repository.js';
 import { adminToken, authorizeUrl, formFields, getPage, Jar, pkce, postForm, registerClient, type RegisteredClient } from './support.js';
 
@@ -43,6 +45,22 @@ describe('/authorize with a second factor', () => {
     const cb = new URL(ok.headers.location as string);
     assert.ok(cb.searchParams.get('code'));
     assert.equal(cb.searchParams.get('state'), 'st');
+  });
+
+  it('issue 13: a sign-in waiting for its second factor does not survive a force logout (no session is started)', async () => {
+    t.clock.advance(31_000);
+    const jar = new Jar();
+    const mfa = await startLogin(jar);
+    assert.equal(formFields(mfa.body).action, 'mfa');
+    const user = (await findUserByLogin(t.warden.db, 'mia'))!;
+    const sessionsBefore = (await t.warden.db.select().from(sessions).where(eq(sessions.userId, user.id))).length;
+    t.clock.advance(1000);
+    await t.warden.users.forceLogout(null, user.id, {});
+    t.clock.advance(1000);
+    const res = await postForm(t.app, jar, { ...formFields(mfa.body), code: totp() });
+    assert.equal(res.statusCode, 200);
+    assert.equal(formFields(res.body).action, 'login', 'back to the login page');
+    assert.equal((await t.warden.db.select().from(sessions).where(eq(sessions.userId, user.id))).length, sessionsBefore);
   });
 
   it('the MFA form cannot be skipped by posting consent or login steps around it', async () => {

@@ -267,6 +267,15 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
     await eventually('B refusing the revoked token', 1000, async () => (await call(b.base, 'GET', '/users/me', { token })).status === 401);
   });
 
+  it('issue 13 item 20: revoking a refresh token through one instance ends its access token on the other (the session\'s sid)', async () => {
+    await register('appleaver', '192.0.2.45');
+    const tokens = (await login(b.base, 'appleaver')).body as { access_token: string; refresh_token: string };
+    assert.equal((await call(b.base, 'GET', '/users/me', { token: tokens.access_token })).status, 200, 'B has verified and cached the token and the user');
+    const r = await call(a.base, 'POST', '/revoke', { form: { token: tokens.refresh_token, token_type_hint: 'refresh_token' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await eventually('B refusing the ended session\'s access token', 1000, async () => (await call(b.base, 'GET', '/users/me', { token: tokens.access_token })).status === 401);
+  });
+
   it('sees a signing-key rotation made on one instance on the other', async () => {
     await register('rotator', '192.0.2.50');
     const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string;

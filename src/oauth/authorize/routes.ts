@@ -9,6 +9,7 @@ import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
 import { LoginError } from '../../users/service.js';
 import type { Warden } from '../../warden.js';
+import { createSession, findSession, joinSession, newSessionId } from '../../sessions/repository.js';
 import { createAuthorizationCode } from '../authorization-code.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
@@ -79,9 +80,14 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
-  /** Is the session still good: the user exists, is enabled, and has not been logged out since? */
+  /**
+   * Is the session still good: not ended (a revoked refresh token of it, reuse, or any user-wide end),
+   * the user exists, is enabled, and has not been logged out since?
+   */
   async function sessionUser(session: LoginSession | undefined): Promise<UserRecord | undefined> {
     if (!session) return undefined;
+    const row = await findSession(w.db, session.sid);
+    if (!row || row.endedAt || row.userId !== session.userId) return undefined;
     const user = await findUserById(w.db, session.userId);
     if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
     return user;
@@ -118,6 +124,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
         return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes: req.scopes }), req.redirectUri);
       }
     }
+    const now = new Date(w.clock.now());
+    // The client joins the sign-in session; one ended meanwhile gives no code.
+    if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
+      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+    }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
       userId: user.id,
@@ -126,19 +137,22 @@ export async function authorizeRoutes(app: FastifyInstance) {
       codeChallenge: req.codeChallenge,
       nonce: req.nonce,
       authTime: new Date(session.authTime),
-      now: new Date(w.clock.now()),
+      sessionId: session.sid,
+      now,
     });
     await cookies.dropInteraction(ix);
     return redirect(request, reply, redirectTo(w, req, { code }));
   }
 
   async function signedIn(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, userId: string, amr: string[], authTime: number) {
-    const session: LoginSession = { userId, authTime, amr };
+    const ctx = requestContext(request);
+    const session: LoginSession = { sid: newSessionId(), userId, authTime, amr };
+    await createSession(w.db, { sid: session.sid, userId, clientId: null, authTime: new Date(authTime), amr, ip: ctx.ip, userAgent: ctx.userAgent, now: new Date(w.clock.now()) });
     await cookies.startSession(reply, session);
     ix.forceLogin = false;
     delete ix.pending;
     await cookies.saveInteraction(ix);
-    await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, requestContext(request));
+    await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, ctx);
     return advance(request, reply, client, ix, session);
   }
 

@@ -2,8 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Warden } from '../../warden.js';
 
-/** A browser sign-in at the authorization server; lets the next authorization request skip the login page. */
+/**
+ * A browser sign-in at the authorization server; lets the next authorization request skip the login
+ * page. It is a session (`sid`, a sessions row) shared by every client that gets a code through it: once
+ * that row is ended, the cookie signs nobody in.
+ */
 export interface LoginSession {
+  sid: string;
   userId: string;
   /** Epoch ms of the password (and MFA) check: the id_token's auth_time. */
   authTime: number;
@@ -85,6 +90,8 @@ export class BrowserCookies {
     const raw = await this.w.state.get(`authz:session:${sha256(id)}`);
     if (!raw) return undefined;
     const s = JSON.parse(raw) as LoginSession;
+    // A cookie session from before sessions had ids is not a session that can be ended: sign in again.
+    if (typeof s.sid !== 'string') return undefined;
     return this.w.clock.now() - s.authTime < SESSION_TTL_MS ? s : undefined;
   }
 

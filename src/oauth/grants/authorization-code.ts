@@ -1,5 +1,6 @@
 import { invalidClient, invalidGrant, invalidRequest } from '../../http/errors.js';
 import { uuidv7Time } from '../../tokens/jti.js';
+import { findSession } from '../../sessions/repository.js';
 import { revokeFamily } from '../../tokens/refresh-token.js';
 import { findUserById } from '../../users/repository.js';
 import { consumeAuthorizationCode, pkceMatches, PKCE_VALUE, recordIssued } from '../authorization-code.js';
@@ -46,6 +47,12 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
     if (!pkceMatches(params.code_verifier!, row.codeChallenge)) return { error: 'code_verifier does not match the code_challenge' };
     const user = await findUserById(tx, row.userId);
     if (!user || user.disabled) return { error: 'the user is disabled' };
+    // Sessions ended since the code was issued (force-logout, password change or reset, disable, a
+    // revoked refresh token of the same sign-in) void it: it must not start a new refresh family. Ending
+    // a session drops its pending codes; these checks also cover a code issued while that was under way.
+    if (row.createdAt.getTime() <= user.tokensValidAfter.getTime()) return { error: 'the sign-in session has ended' };
+    const session = row.sessionId ? await findSession(tx, row.sessionId) : undefined;
+    if (session?.endedAt) return { error: 'the sign-in session has ended' };
     const scopes = parseScope(row.scope);
     const res = await issueUserTokens(w, tx, {
       user,
@@ -53,6 +60,7 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
       scopes,
       grant: 'authorization_code',
       authTime: row.authTime,
+      sessionId: row.sessionId,
       withRefresh: mayRefresh(client, scopes),
       nonce: row.nonce ?? undefined,
     });

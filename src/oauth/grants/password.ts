@@ -37,11 +37,20 @@ export const passwordGrant: GrantHandler = async (g) => {
   }
   for (const step of passwordGrantSteps) await step(g, user, scopes);
   const scope = scopes.join(' ');
-  // One statement writes the refresh token and both audit rows: no transaction, one round trip.
+  // One statement writes the session, the refresh token and both audit rows: no transaction, one round trip.
   return issueUserTokens(
     w,
     w.db,
-    { user, clientId: client?.clientId ?? null, scopes, grant: 'password', authTime: new Date(w.clock.now()), withRefresh: true },
+    {
+      user,
+      clientId: client?.clientId ?? null,
+      scopes,
+      grant: 'password',
+      authTime: new Date(w.clock.now()),
+      // Each password login is a sign-in of its own: a session, written by the same statement.
+      newSession: { amr: ['pwd'], ctx: g.ctx },
+      withRefresh: true,
+    },
     {
       events: [
         { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'password', client_id: client?.clientId ?? null, scope } },

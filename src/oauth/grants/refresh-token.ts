@@ -1,110 +1,74 @@
-import { randomUUID } from 'node:crypto';
-import { invalidGrant, invalidRequest } from '../../http/errors.js';
-import { consumeRefreshToken, revokeFamily, rotateRefreshToken } from '../../tokens/refresh-token.js';
-import type { GrantContext, GrantHandler } from '../grant.js';
+import { invalidGrant, invalidRequest, invalidScope } from '../../http/errors.js';
+import { endSession } from '../../sessions/end-session.js';
+import { rotateRefreshToken, type RefreshRefusal } from '../../tokens/refresh-token.js';
+import type { GrantHandler } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
 import { parseScope } from '../scopes.js';
 
-/** Thrown inside the transaction so that a refused refresh changes nothing (the token stays usable). */
-class Refused extends Error {}
+const REFUSED: Record<RefreshRefusal, string> = {
+  unknown: 'refresh token unknown',
+  expired: 'refresh token expired',
+  revoked: 'refresh token revoked',
+  other_client: 'refresh token was issued to another client',
+  disabled: 'the user is disabled',
+  scope: 'scope exceeds the original grant',
+  superseded: 'refresh token already rotated; use its successor',
+};
 
 /**
  * Refresh (RFC 6749 §6) with rotation: each use returns a new refresh token and retires the old one.
- * Presenting a retired token again is theft or a replay (OAuth 2.0 Security BCP §4.14.2): the whole
- * family is revoked — except a retry by the same client within REFRESH_REUSE_GRACE_SECONDS, which is
- * a concurrent request racing itself (the bug in supabase/auth#2136), answered with a fresh token.
+ * Presenting a retired token again is theft or a replay (OAuth 2.0 Security BCP §4.14.2): its session
+ * ends (every refresh family of it, and its access tokens through `sid`). A retry by the same client
+ * within REFRESH_REUSE_GRACE_SECONDS is a concurrent request racing itself (supabase/auth#2136): it is
+ * answered with the same successor the first presentation got — a fresh access token, never a second
+ * live refresh token (which would fork the family). Every rule is decided in rotateRefreshToken.
+ *
+ * A narrower `scope` narrows the access token only; the successor keeps the original grant (§6: the
+ * scope "MUST NOT include any scope not originally granted", and a later refresh may ask for all of it).
+ * A refused refresh changes nothing: the token stays usable.
  */
 export const refreshTokenGrant: GrantHandler = async (g) => {
   const { params, warden: w } = g;
   if (!params.refresh_token) throw invalidRequest('refresh_token is required');
-  const now = new Date(w.clock.now());
-  // Without a narrower scope asked for, a live token of this client is rotated in one statement.
-  if (!params.scope) {
-    const res = await rotateInOneStatement(g, params.refresh_token, now);
-    if (res) return res;
-  }
-  return rotateOrRefuse(g, params.refresh_token, now);
-};
-
-/** The common case, one round trip (see rotateRefreshToken); undefined when the token needs a closer look. */
-async function rotateInOneStatement(g: GrantContext, token: string, now: Date) {
-  const w = g.warden;
   const clientId = g.client?.clientId ?? null;
+  const asked = parseScope(params.scope);
   const audit = w.audit.prepare([{ type: 'token.refreshed', details: { client_id: clientId, grace_retry: false } }], g.ctx);
-  const rotated = await rotateRefreshToken(w.db, { token, clientId, now, ttlSeconds: w.config.refreshTokenTtlSeconds, audit: audit.rows });
-  if (!rotated) return undefined;
-  audit.announce(rotated.userId);
-  // The statement saw the user enabled; a disable since then has revoked the new token's family too.
-  const user = await w.userCache.get(rotated.userId);
-  if (!user || user.disabled) throw invalidGrant('the user is disabled');
+  const outcome = await rotateRefreshToken(w.db, {
+    token: params.refresh_token,
+    clientId,
+    scope: asked,
+    now: new Date(w.clock.now()),
+    ttlSeconds: w.config.refreshTokenTtlSeconds,
+    graceSeconds: w.config.REFRESH_REUSE_GRACE_SECONDS,
+    audit: audit.rows,
+  });
+  if (outcome.kind === 'refused') {
+    if (outcome.reason === 'scope') throw invalidScope(REFUSED.scope);
+    throw invalidGrant(REFUSED[outcome.reason]);
+  }
+  if (outcome.kind === 'reused') {
+    await endSession(
+      w,
+      { sid: outcome.sessionId, familyId: outcome.familyId },
+      'refresh_reuse',
+      (n) => ({ type: 'token.refresh_reuse_detected', subjectId: outcome.userId, flagged: true, details: { family_revoked: n, client_id: outcome.clientId } }),
+      g.ctx,
+    );
+    throw invalidGrant('refresh token already used; the session has been revoked');
+  }
+  if (outcome.kind === 'rotated') audit.announce(outcome.userId);
+  else await w.audit.record(w.db, { type: 'token.refreshed', subjectId: outcome.userId, details: { client_id: clientId, grace_retry: true } }, g.ctx);
+  // The statement saw the user enabled; a disable since then has revoked the successor's session too.
+  const user = await w.userCache.get(outcome.userId);
+  if (!user || user.disabled) throw invalidGrant(REFUSED.disabled);
   return issueUserTokens(w, w.db, {
     user,
-    clientId: rotated.clientId,
-    scopes: parseScope(rotated.scope),
+    clientId: outcome.clientId,
+    scopes: asked.length ? asked : parseScope(outcome.scope),
     grant: 'refresh_token',
-    authTime: rotated.authTime,
-    familyId: rotated.familyId,
+    authTime: outcome.authTime,
+    sessionId: outcome.sessionId,
     withRefresh: true,
-    issuedRefresh: rotated,
+    issuedRefresh: outcome.refresh,
   });
-}
-
-/**
- * Everything else, in a transaction: a narrower scope, and the refusals — unknown, expired, revoked,
- * another client's token, a disabled user (the token stays usable), reuse (the family is revoked) —
- * and the retry within the grace window.
- */
-async function rotateOrRefuse(g: GrantContext, token: string, now: Date) {
-  const { params, client, warden: w } = g;
-  // The successor's id is chosen first so that consuming the old token also links it, and the user
-  // comes from the user cache, which every disable/logout clears at once on every instance.
-  const successorId = randomUUID();
-  try {
-    const outcome = await w.db.transaction(async (tx): Promise<{ error?: string; res?: Awaited<ReturnType<typeof issueUserTokens>> }> => {
-      const r = await consumeRefreshToken(tx, token, now, w.config.REFRESH_REUSE_GRACE_SECONDS, successorId);
-      if (r.kind === 'invalid') throw new Refused(`refresh token ${r.reason}`);
-      // Bound to the client it was issued to (RFC 6749 §6): another client cannot use it (nor burn it).
-      // (Ended sessions need no check here: logout, reset and disable revoke the rows themselves, and a
-      // password change deliberately keeps the family it was made from.)
-      if ((r.row.clientId ?? null) !== (client?.clientId ?? null)) throw new Refused('refresh token was issued to another client');
-      if (r.kind === 'reused') {
-        // Committed on purpose: the family stays revoked although the request fails.
-        const n = await revokeFamily(tx, r.row.familyId, now);
-        await w.audit.record(
-          tx,
-          { type: 'token.refresh_reuse_detected', subjectId: r.row.userId, flagged: true, details: { family_revoked: n, client_id: r.row.clientId } },
-          g.ctx,
-        );
-        return { error: 'refresh token already used; the session has been revoked' };
-      }
-      const user = await w.userCache.get(r.row.userId, 'id', tx);
-      if (!user || user.disabled) throw new Refused('the user is disabled');
-      const granted = parseScope(r.row.scope);
-      const asked = parseScope(params.scope);
-      if (asked.some((s) => !granted.includes(s))) throw new Refused('scope exceeds the original grant');
-      const scopes = asked.length ? asked : granted;
-      const res = await issueUserTokens(w, tx, {
-        user,
-        clientId: r.row.clientId,
-        scopes,
-        grant: 'refresh_token',
-        authTime: r.row.authTime,
-        familyId: r.row.familyId,
-        previousRefreshId: r.kind === 'ok' ? r.row.id : undefined,
-        refreshId: r.kind === 'ok' ? successorId : undefined,
-        withRefresh: true,
-      });
-      await w.audit.record(
-        tx,
-        { type: 'token.refreshed', subjectId: user.id, details: { client_id: r.row.clientId, grace_retry: r.kind === 'grace' } },
-        g.ctx,
-      );
-      return { res };
-    });
-    if (!outcome.res) throw invalidGrant(outcome.error ?? 'invalid refresh token');
-    return outcome.res;
-  } catch (e) {
-    if (e instanceof Refused) throw invalidGrant(e.message);
-    throw e;
-  }
-}
+};
