@@ -9,7 +9,7 @@ import { Problem } from '../users/routes.js';
 import { ItemList, ItemOut, ItemPatch, NewItem } from './schemas.js';
 import { ItemsService, toItemOut } from './service.js';
 
-const Params = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+const Params = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 export async function itemRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
