@@ -96,6 +96,19 @@ describe('hostile input never reaches the database', () => {
     assertNames(login, 400, 'username');
   });
 
+  it('Basic client credentials that decode to NUL or a lone surrogate → 401 invalid_client, not a database error', async () => {
+    const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
+    // A raw NUL, and form-encoded ones (RFC 6749 2.3.1) in the id and in the secret.
+    for (const credentials of ['\u0000:x', 'a%00b:secret', 'x:%00']) {
+      for (const url of ['/token', '/revoke', '/introspect']) {
+        const f = form(url === '/token' ? { grant_type: 'client_credentials' } : { token: 'x' });
+        const res = await t.app.inject({ method: 'POST', url, ...f, headers: { ...f.headers, authorization: `Basic ${b64(credentials)}` } });
+        assert.equal(res.statusCode, 401, `${url} ${JSON.stringify(credentials)}: ${res.body}`);
+        assert.deepEqual(res.json(), { error: 'invalid_client', error_description: 'malformed Basic credentials' });
+      }
+    }
+  });
+
   it('a NUL in the query string → 422 naming the parameter', async () => {
     assertNames(await t.app.inject({ method: 'GET', url: '/admin/users?q=a%00b', headers: bearer(admin) }), 422, 'q');
     assertNames(await t.app.inject({ method: 'GET', url: '/admin/audit?actor=%00', headers: bearer(admin) }), 422, 'actor');
