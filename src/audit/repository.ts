@@ -37,7 +37,7 @@ export async function findAuditEvents(ex: Executor, q: AuditQuery): Promise<{ it
   if (q.to) conds.push(lte(auditEvents.at, q.to));
   if (q.flagged !== undefined) conds.push(eq(auditEvents.flagged, q.flagged));
   if (q.cursor) {
-    const after = decodeCursor(q.cursor);
+    const after = decodeCursor(q.cursor, 'integer');
     const id = Number(after.id);
     conds.push(or(lt(auditEvents.at, after.at), and(eq(auditEvents.at, after.at), lt(auditEvents.id, id)))!);
   }

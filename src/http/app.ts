@@ -5,7 +5,7 @@ import type { Config } from '../config/load.js';
 import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
 import { lazySerializers } from './serialization.js';
-import { validatorCompiler } from './validation.js';
+import { installInputGuard, validatorCompiler } from './validation.js';
 import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
 import { securityHeadersPlugin } from './security-headers.js';
@@ -78,6 +78,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
 
   app.setValidatorCompiler(validatorCompiler());
+  installInputGuard(app);
   installErrorHandler(app);
   installRequestLogging(app);
   // The first hooks of every request (404s, errors and 429s included): headers, request id and the URL

@@ -6,6 +6,7 @@ import type { Bindings, ChildLoggerOptions } from 'pino';
 import type { Config } from '../config/load.js';
 import { Networks } from './networks.js';
 import { stdoutDestination, type LogDestination } from './log-destination.js';
+import { sqlState } from '../storage/errors.js';
 
 /**
  * Never logged: passwords, tokens, codes, secrets, hashes, cookies, Authorization. Paths cover the
@@ -39,34 +40,102 @@ const CENSOR = '[redacted]';
 export const REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
 
 /**
- * Every secret key, at any of the first six depths of what a log call is given (plain objects and
- * arrays), replaced by "[redacted]"; the caller's object is never changed (copy on write). One walk
- * instead of pino's wildcard redact paths (`*.*.password` ...), which cost ~40% of a protected route's
- * CPU in the profile (docs/benchmarks.md); this costs a few key lookups for a flat log object.
+ * Every secret key, at any depth of what a log call is given (plain objects, arrays and errors),
+ * replaced by "[redacted]"; the caller's object is never changed (copy on write). One walk instead of
+ * pino's wildcard redact paths (`*.*.password` ...), which cost ~40% of a protected route's CPU in the
+ * profile (docs/benchmarks.md); this costs a few key lookups for a flat log object. A cycle is written
+ * as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth, for the
+ * cycle check) what is left unseen is written as "[truncated]", never unredacted.
  */
 export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
-  return scrub(obj, 0) as Record<string, unknown>;
+  return scrub(obj, { budget: WORK_BUDGET, ancestors: [] }) as Record<string, unknown>;
 }
 
-function scrub(value: unknown, depth: number): unknown {
-  if (depth > 6 || typeof value !== 'object' || value === null) return value;
+/** Steps of one log call's walk: a wide or deep object is cut here rather than costing unbounded time. */
+const WORK_BUDGET = 20_000;
+
+interface Walk {
+  budget: number;
+  /** The objects between the root and the one being walked (a cycle returns to one of them). */
+  ancestors: object[];
+}
+
+function scrub(value: unknown, walk: Walk): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (walk.ancestors.includes(value)) return '[circular]';
+  walk.budget -= 1 + walk.ancestors.length;
+  if (walk.budget < 0) return '[truncated]';
+  if (value instanceof Error) return loggableError(value, walk);
   if (Array.isArray(value)) {
+    walk.ancestors.push(value);
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const v = scrub(value[i], depth + 1);
+      const v = scrub(value[i], walk);
       if (v !== value[i]) (out ??= value.slice())[i] = v;
     }
+    walk.ancestors.pop();
     return out ?? value;
   }
+  // Class instances (a request, a Date, a Buffer) are left to pino's serializers and their toJSON.
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;
+  walk.ancestors.push(value);
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    const next = SECRET.has(key) ? CENSOR : scrub(v, depth + 1);
+    const next = SECRET.has(key) ? CENSOR : key === 'message' && typeof v === 'string' ? safeMessage(v) : scrub(v, walk);
     if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
   }
+  walk.ancestors.pop();
   return out ?? value;
+}
+
+/**
+ * Drizzle's "Failed query: <sql>\nparams: <values>" carries the values of the statement — a new user's
+ * password hash, a typed login — and the driver's own message may quote one ("invalid input syntax for
+ * type uuid: \"...\""): a database error is logged as its SQLSTATE only.
+ */
+function safeMessage(message: string): string {
+  return message.startsWith('Failed query') ? 'database query failed' : message;
+}
+
+/** The stack's frames without its first lines, which repeat the message. */
+function framesOf(stack: string | undefined): string | undefined {
+  return stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .join('\n');
+}
+
+/**
+ * An error as a plain object (what pino's err serializer would write) with its own fields redacted like
+ * any other; a database error (a SQLSTATE in its cause chain, or Drizzle's query error) keeps only its
+ * code, constraint and frames: never the SQL text, the parameters or the driver's message.
+ */
+function loggableError(e: Error, walk: Walk): Record<string, unknown> {
+  const own = e as unknown as Record<string, unknown>;
+  const { code, constraint } = sqlState(e);
+  if (code !== undefined || ('query' in own && 'params' in own)) {
+    return {
+      type: e.name,
+      message: code ? `database error (SQLSTATE ${code})` : 'database query failed',
+      ...(code ? { code } : {}),
+      ...(constraint ? { constraint } : {}),
+      stack: framesOf(e.stack),
+    };
+  }
+  walk.ancestors.push(e);
+  const out: Record<string, unknown> = { type: e.constructor?.name ?? e.name, message: safeMessage(e.message), stack: e.stack };
+  for (const key of Object.keys(e)) out[key] = SECRET.has(key) ? CENSOR : scrub(own[key], walk);
+  if (e.cause !== undefined) out.cause = scrub(e.cause, walk);
+  walk.ancestors.pop();
+  return out;
+}
+
+/** Errors logged through `log.x({ err })` were made loggable by redactSecrets; one in a child's bindings is made so here. */
+function errSerializer(err: unknown) {
+  const safe = err instanceof Error ? loggableError(err, { budget: WORK_BUDGET, ancestors: [] }) : err;
+  return safe as { type: string; message: string; stack: string; [key: string]: unknown };
 }
 
 export function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
@@ -74,6 +143,7 @@ export function loggerOptions(config: Config, stream?: NodeJS.WritableStream) {
     level: config.LOG_LEVEL,
     redact: { paths: REDACT_PATHS, censor: CENSOR },
     formatters: { log: redactSecrets },
+    serializers: { err: errSerializer },
   };
   if (stream) return { ...base, stream };
   if (config.NODE_ENV === 'development' && process.stdout.isTTY && prettyAvailable()) {

@@ -9,7 +9,7 @@ import { Problem } from '../users/routes.js';
 import { ItemList, ItemOut, ItemPatch, NewItem } from './schemas.js';
 import { ItemsService, toItemOut } from './service.js';
 
-const Params = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+const Params = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 /**
  * The scope says what the client may do for the user, the permission what the user may do at all

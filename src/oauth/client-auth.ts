@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { invalidClient, invalidRequest } from '../http/errors.js';
+import { unstorableText } from '../storage/errors.js';
 import type { Warden } from '../warden.js';
 import type { OAuthClient } from './clients/service.js';
 import type { TokenClient, TokenParams } from './grant.js';
@@ -19,11 +20,15 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   if (decoded === ':') return undefined;
   const colon = decoded.indexOf(':');
   if (colon < 0) throw invalidClient('malformed Basic credentials');
+  let id: string, secret: string;
   try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+    [id, secret] = [formDecode(decoded.slice(0, colon)), formDecode(decoded.slice(colon + 1))];
   } catch {
     throw invalidClient('malformed Basic credentials');
   }
+  // A header is input the body's guard (validation.ts) never sees: NUL or a lone surrogate cannot be a client id.
+  if (unstorableText(id) || unstorableText(secret)) throw invalidClient('malformed Basic credentials');
+  return { id, secret };
 }
 
 export function tokenClient(c: OAuthClient, authenticated: boolean): TokenClient {

@@ -35,4 +35,48 @@ describe('log redaction', () => {
       await t.close();
     }
   });
+
+  it('redacts at any depth (20 and beyond), survives cycles and bounds its work, never leaking what it did not walk', async () => {
+    let out = '';
+    const logStream = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk;
+        cb();
+      },
+    });
+    const t = await createTestApp({ env: { LOG_LEVEL: 'info' }, logStream });
+    try {
+      let deep: Record<string, unknown> = { password: 'depth-20-secret', keep: 'visible' };
+      for (let i = 0; i < 19; i++) deep = { [`level${19 - i}`]: deep };
+      t.app.log.info({ deep }, 'deep');
+      const line = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"deep"'))!);
+      let at = line.deep;
+      for (let i = 1; i <= 19; i++) at = at[`level${i}`];
+      assert.deepEqual(at, { password: '[redacted]', keep: 'visible' }, 'redacted at depth 20, the rest kept');
+
+      const cyclic: Record<string, unknown> = { token: 'cycle-secret', name: 'loop' };
+      cyclic.self = cyclic;
+      cyclic.list = [cyclic, { refresh_token: 'cycle-secret-2' }];
+      t.app.log.info({ cyclic }, 'cyclic');
+      const c = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"cyclic"'))!);
+      assert.deepEqual(c.cyclic, { token: '[redacted]', name: 'loop', self: '[circular]', list: ['[circular]', { refresh_token: '[redacted]' }] });
+
+      const error = Object.assign(new Error('boom'), { client_secret: 'error-secret', details: { password: 'error-secret-2' } });
+      t.app.log.error({ err: new Error('outer', { cause: error }) }, 'an error');
+      const e = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"an error"'))!);
+      assert.equal(e.err.message, 'outer');
+      assert.equal(e.err.cause.client_secret, '[redacted]');
+      assert.equal(e.err.cause.details.password, '[redacted]');
+
+      // Far more than one walk may do: what is left unwalked is cut, never written unredacted.
+      const wide = Array.from({ length: 30_000 }, () => ({ nested: { password: 'wide-secret' } }));
+      const started = process.hrtime.bigint();
+      t.app.log.info({ wide }, 'wide');
+      assert.ok(process.hrtime.bigint() - started < 2_000_000_000n, 'bounded in time');
+      assert.match(out, /\[truncated\]/);
+      for (const secret of ['depth-20-secret', 'cycle-secret', 'error-secret', 'wide-secret']) assert.ok(!out.includes(secret), `log contains ${secret}`);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -103,10 +103,11 @@ describe('/items: ownership, validation, HTML', () => {
     assert.equal(bad.json().code, 'invalid_cursor');
   });
 
-  it('answers 404, not 500, for an id that is not a UUID', async () => {
+  it('answers 422 naming id, not 500, for an id that is not a UUID', async () => {
     const res = await t.app.inject({ method: 'GET', url: "/items/1'%20or%201=1--", headers: bearer(alice) });
-    assert.equal(res.statusCode, 404);
-    assert.doesNotMatch(res.body, /select|syntax|uuid|node_modules|\/work\//i);
+    assert.equal(res.statusCode, 422);
+    assert.deepEqual(res.json().errors, [{ field: 'id', message: 'must match format "uuid"' }]);
+    assert.doesNotMatch(res.body, /select|syntax|node_modules|\/work\//i);
   });
 
   it('renders an escaped HTML page for Accept: text/html', async () => {

@@ -36,7 +36,7 @@ export async function deleteClient(ex: Executor, clientId: string): Promise<bool
 
 /** Newest first, keyset-paginated on (created_at, client_id). */
 export async function listClients(ex: Executor, q: { limit: number; cursor?: string | undefined }): Promise<{ items: ClientRow[]; nextCursor: string | null }> {
-  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+  const after = q.cursor ? decodeCursor(q.cursor, 'text') : undefined;
   const rows = await ex
     .select()
     .from(oauthClients)
