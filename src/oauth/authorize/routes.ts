@@ -189,6 +189,14 @@ export async function authorizeRoutes(app: FastifyInstance) {
     const mfa = secondFactor(w);
     if (!pending || !mfa) return advance(request, reply, client, ix);
     if (body.code && (await mfa.verify(pending.userId, body.code, requestContext(request), { login: pending.login }))) {
+      // Sessions ended since the password was checked (force logout, password change or reset,
+      // disable) void the half-finished sign-in: it starts no session.
+      const user = await findUserById(w.db, pending.userId);
+      if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
+        delete ix.pending;
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), ix.req.redirectUri);
+      }
       return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
     }
     pending.mfaFailures += 1;
