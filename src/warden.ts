@@ -149,11 +149,11 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
  * Redis when REDIS_URL is set, shared by every instance. A Redis that is down at start does not stop
  * the start: the instance serves degraded (see RedisStateStore) and heals when Redis comes back.
  */
-async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
+export async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
   if (!config.REDIS_URL) return new MemoryStateStore(clock);
   // Loaded only when used: ioredis is ~7 MB of heap that a single instance never needs.
   const { RedisStateStore } = await import('./storage/state/redis.js');
-  const store = new RedisStateStore(config.REDIS_URL);
+  const store = new RedisStateStore(config.REDIS_URL, { prefix: config.REDIS_PREFIX });
   await store.connected(3000);
   return store;
 }
