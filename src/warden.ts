@@ -58,6 +58,8 @@ export interface WardenDeps {
   state?: StateStore;
   /** Run migrations on open (the server does; tests with a migrated template need not). */
   migrate?: boolean;
+  /** Start-up progress for a human (first creation of the embedded database, waiting for PostgreSQL). */
+  progress?: (line: string) => void;
 }
 
 export async function createWarden(config: Config, deps: WardenDeps = {}): Promise<Warden> {
@@ -71,6 +73,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB,
       poolSize: config.DATABASE_POOL_SIZE,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      progress: deps.progress,
     }));
   let ownedState: StateStore | undefined;
   try {
