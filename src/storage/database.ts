@@ -142,7 +142,9 @@ function target(databaseUrl: string) {
  * a wrong password or a refused role will not fix itself.
  */
 export function explainConnectError(e: unknown, databaseUrl: string): { message: string; retry: boolean } {
-  const err = e as { code?: string; message?: string };
+  // Drizzle wraps the driver's error ("Failed query: …"); the driver's own carries the code.
+  let err = e as { code?: string; message?: string; cause?: unknown };
+  while (!err.code && err.cause && typeof err.cause === 'object') err = err.cause as typeof err;
   const { where, database } = target(databaseUrl);
   switch (err.code) {
     case 'ECONNREFUSED':
