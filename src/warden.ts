@@ -60,6 +60,8 @@ export interface WardenDeps {
   state?: StateStore;
   /** Run migrations on open (the server does; tests with a migrated template need not). */
   migrate?: boolean;
+  /** Start-up progress for a human (first creation of the embedded database, waiting for PostgreSQL). */
+  progress?: (line: string) => void;
 }
 
 export async function createWarden(config: Config, deps: WardenDeps = {}): Promise<Warden> {
@@ -73,6 +75,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       sharedBuffersMb: config.PGLITE_SHARED_BUFFERS_MB,
       poolSize: config.DATABASE_POOL_SIZE,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      progress: deps.progress,
     }));
   let ownedState: StateStore | undefined;
   try {
@@ -156,11 +160,11 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
  * Redis when REDIS_URL is set, shared by every instance. A Redis that is down at start does not stop
  * the start: the instance serves degraded (see RedisStateStore) and heals when Redis comes back.
  */
-async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
+export async function openStateStore(config: Config, clock: Clock): Promise<StateStore> {
   if (!config.REDIS_URL) return new MemoryStateStore(clock);
   // Loaded only when used: ioredis is ~7 MB of heap that a single instance never needs.
   const { RedisStateStore } = await import('./storage/state/redis.js');
-  const store = new RedisStateStore(config.REDIS_URL);
+  const store = new RedisStateStore(config.REDIS_URL, { prefix: config.REDIS_PREFIX });
   await store.connected(3000);
   return store;
 }

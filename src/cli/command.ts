@@ -38,6 +38,23 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/**
+ * A new password from a terminal: asked twice, a mismatch refused (a typo in an unechoed field would
+ * otherwise set a password nobody knows).
+ */
+export async function promptNewPassword(ask: (question: string) => Promise<string> = promptSecret): Promise<string> {
+  const first = await ask('Password: ');
+  const second = await ask('Password again: ');
+  if (first !== second) throw new UsageError('the two passwords differ; nothing was changed');
+  return first;
+}
+
+/** Per-command help: the usage line, the summary and every option. */
+export function commandHelp(command: Command): string {
+  const options = Object.entries(command.options ?? {}).map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}${o.multiple ? ' (repeatable)' : ''}`);
+  return [`usage: warden ${command.usage}`, '', command.summary, ...(options.length ? ['', 'options:', ...options, '  --help'] : ['', 'options:', '  --help'])].join('\n');
+}
+
 /** Ask for a secret on a terminal without echoing it. */
 export async function promptSecret(question: string): Promise<string> {
   if (!process.stdin.isTTY) throw new UsageError('no terminal to prompt on: pass --password-stdin');

@@ -4,9 +4,12 @@ import { releaseYoungGeneration } from './young-generation.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { DataDirInUseError } from '../storage/database.js';
 import { startServer } from '../http/server.js';
-import { parse, UsageError, type Command } from './command.js';
+import { wardenVersion } from '../config/version.js';
+import { DatabaseUnavailableError } from '../storage/database.js';
+import { PortUnavailableError } from '../http/server.js';
+import { commandHelp, parse, UsageError, type Command } from './command.js';
 import { withWarden } from './context.js';
-import { userCreate, userDisable, userEnable, userImport, userSetRoles } from './user.js';
+import { userCreate, userDelete, userDisable, userEnable, userImport, userList, userSetPassword, userSetRoles } from './user.js';
 import { keysList, keysReencrypt, keysRotate } from './keys.js';
 import { clientCreate, clientDelete, clientList, clientRotateSecret } from './client.js';
 import { auditTail } from './audit.js';
@@ -32,22 +35,39 @@ const migrate: Command = {
   },
 };
 
-export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
+export const commands: Command[] = [serve, migrate, userCreate, userList, userSetPassword, userSetRoles, userDisable, userEnable, userDelete, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
 
 function help() {
   const width = Math.max(...commands.map((c) => c.name.length));
-  return ['usage: warden <command> [options]', '', ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n');
+  return [
+    'usage: warden <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'warden <command> --help shows its options; warden --version its version.',
+  ].join('\n');
 }
 
+const findCommand = (argv: string[]) => commands.find((c) => c.name.split(' ').every((w, i) => argv[i] === w));
+
 export async function main(argv: string[]): Promise<number> {
-  if (!argv.length || argv[0] === '--help' || argv[0] === 'help') {
+  if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
+    console.log(wardenVersion());
+    return 0;
+  }
+  if (argv[0] === 'help' && argv.length > 1 && findCommand(argv.slice(1))) {
+    console.log(commandHelp(findCommand(argv.slice(1))!));
+    return 0;
+  }
+  if (!argv.length || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     console.log(help());
     return argv.length ? 0 : 2;
   }
-  const command = commands.find((c) => {
-    const words = c.name.split(' ');
-    return words.every((w, i) => argv[i] === w);
-  });
+  const command = findCommand(argv);
+  if (command && argv.slice(command.name.split(' ').length).some((a) => a === '--help' || a === '-h')) {
+    console.log(commandHelp(command));
+    return 0;
+  }
   try {
     if (!command) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"; try warden --help`);
     const args = parse(command, argv.slice(command.name.split(' ').length));
@@ -58,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`warden: ${e.message}`);
       return 2;
     }
-    if (e instanceof ConfigError || e instanceof DataDirInUseError) {
+    if (e instanceof ConfigError || e instanceof DataDirInUseError || e instanceof DatabaseUnavailableError || e instanceof PortUnavailableError) {
       console.error(`warden: ${e.message}`);
       return 1;
     }

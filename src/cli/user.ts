@@ -3,10 +3,10 @@ import { Value } from 'typebox/value';
 import { Type, type Static } from 'typebox';
 import { isRole, ROLES, type Role } from '../access/roles.js';
 import { ProblemError } from '../http/errors.js';
-import { findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
+import { deleteUser, findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
 import { Email, FullName, Username } from '../users/schemas.js';
 import { isUniqueViolation } from '../storage/errors.js';
-import { promptSecret, readStdin, required, UsageError, type Command } from './command.js';
+import { promptNewPassword, promptSecret, readStdin, required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';
 
 function rolesArg(v: unknown, usage: string): Role[] {
@@ -44,7 +44,7 @@ export const userCreate: Command = {
     if (!Value.Check(Username, username)) throw new UsageError('--username: 3-32 letters, digits, _ . -');
     if (!Value.Check(Email, email)) throw new UsageError('--email is not an e-mail address');
     const roles = values.role ? rolesArg((values.role as string[]).join(','), createUsage) : (['user'] as Role[]);
-    const password = values['password-stdin'] ? await readStdin() : await promptSecret('Password: ');
+    const password = values['password-stdin'] ? await readStdin() : await promptNewPassword();
     await withWarden(async (w) => {
       try {
         const u = await w.users.create({ username, email, password, fullName: values['full-name'] as string | undefined, roles, emailVerified: true }, cliContext, 'user.created');
@@ -173,6 +173,80 @@ export const userImport: Command = {
         throw e;
       }
       console.log(`imported ${rows.length} users`);
+    });
+  },
+};
+
+const listUsage = 'user list [--search TEXT] [--limit N]';
+export const userList: Command = {
+  name: 'user list',
+  summary: 'list users, newest first (username, e-mail, roles, state)',
+  usage: listUsage,
+  options: { search: { type: 'string' }, limit: { type: 'string' } },
+  async run({ values }) {
+    const limit = values.limit === undefined ? 100 : Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000 (usage: warden ${listUsage})`);
+    await withWarden(async (w) => {
+      const { items, nextCursor } = await w.users.list({ q: values.search as string | undefined, limit });
+      const rows = items.map((u) => [u.username, u.email, u.roles.join(','), u.disabled ? 'disabled' : 'active', u.createdAt.toISOString().slice(0, 10)]);
+      const head = ['USERNAME', 'EMAIL', 'ROLES', 'STATE', 'CREATED'];
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      for (const r of [head, ...rows]) console.log(r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  '));
+      if (nextCursor) console.log(`… more users: raise --limit or narrow with --search`);
+    });
+  },
+};
+
+const setPasswordUsage = 'user set-password <username|email> [--password-stdin]';
+export const userSetPassword: Command = {
+  name: 'user set-password',
+  summary: "set a user's password (prompted twice, or from --password-stdin); ends their sessions",
+  usage: setPasswordUsage,
+  options: { 'password-stdin': { type: 'boolean' } },
+  async run({ values, positionals }) {
+    const login = positionals[0];
+    if (!login) throw new UsageError(`which user? (usage: warden ${setPasswordUsage})`);
+    const password = values['password-stdin'] ? await readStdin() : await promptNewPassword();
+    await withWarden(async (w) => {
+      const u = await findOrFail(w, login);
+      try {
+        await w.db.transaction(async (tx) => {
+          await w.users.setPassword(tx, u, password);
+          await w.audit.record(tx, { type: 'password.reset_by_admin', subjectId: u.id, details: { via: 'cli' } }, cliContext);
+        });
+      } catch (e) {
+        if (e instanceof ProblemError) throw new UsageError(e.errors?.map((x) => `password ${x.message}`).join('; ') || e.detail);
+        throw e;
+      }
+      // setPassword ended their refresh tokens and older access tokens; every instance drops its cached copy.
+      await w.userCache.invalidate(u.id);
+      console.log(`${u.username}: password set; their sessions were ended`);
+    });
+  },
+};
+
+const deleteUsage = 'user delete <username|email> --yes';
+export const userDelete: Command = {
+  name: 'user delete',
+  summary: 'delete a user and what they own (items, tokens, sessions); --yes confirms',
+  usage: deleteUsage,
+  options: { yes: { type: 'boolean' } },
+  async run({ values, positionals }) {
+    const login = positionals[0];
+    if (!login) throw new UsageError(`which user? (usage: warden ${deleteUsage})`);
+    if (!values.yes) {
+      if (!process.stdin.isTTY) throw new UsageError(`deleting cannot be undone: add --yes to confirm (usage: warden ${deleteUsage})`);
+      const typed = await promptSecret(`Delete ${login} for good? Type the name again to confirm: `);
+      if (typed !== login) throw new UsageError('not confirmed; nothing was deleted');
+    }
+    await withWarden(async (w) => {
+      const u = await findOrFail(w, login);
+      await w.db.transaction(async (tx) => {
+        await deleteUser(tx, u.id);
+        await w.audit.record(tx, { type: 'user.deleted', subjectId: u.id, details: { username: u.username } }, cliContext);
+      });
+      await w.userCache.invalidate(u.id);
+      console.log(`${u.username} deleted`);
     });
   },
 };

@@ -27,14 +27,43 @@ export interface Config extends Settings {
   readonly encryptionKeys: readonly Buffer[];
 }
 
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/**
+ * Every wrong setting at once (fixing them one start at a time is slow), each naming the variable and
+ * what it accepts or how to fix it. `variable` is the first one's, for callers that name one.
+ */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
+  readonly variable: string;
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: ConfigProblem[] | string, reason?: string) {
+    const list = typeof problems === 'string' ? [{ variable: problems, reason: reason ?? 'is invalid' }] : problems;
+    super(
+      list.length === 1
+        ? `${list[0]!.variable}: ${list[0]!.reason}`
+        : `${list.length} settings need fixing:\n${list.map((p) => `  ${p.variable}: ${p.reason}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
+    this.variable = list[0]!.variable;
+    this.problems = list;
   }
+}
+
+/** What a setting accepts, from its schema: "must be one of a, b, c", "must be a whole number from 1 to 60". */
+function accepted(schema: Record<string, unknown>): string {
+  if (Array.isArray(schema.anyOf)) return `must be one of ${(schema.anyOf as Array<{ const: unknown }>).map((x) => String(x.const)).join(', ')}`;
+  if (schema.type === 'integer') return `must be a whole number from ${String(schema.minimum)} to ${String(schema.maximum)}`;
+  if (schema.type === 'boolean') return 'must be true or false';
+  return 'must not be empty';
+}
+
+/** The address the server prints: HOST:PORT, with a wildcard HOST shown as localhost (what a local client dials). */
+export function serverUrl(s: Pick<Settings, 'HOST'>, port: number, tls: boolean): string {
+  const host = s.HOST === '0.0.0.0' || s.HOST === '::' || s.HOST === '' ? 'localhost' : s.HOST.includes(':') ? `[${s.HOST}]` : s.HOST;
+  return `${tls ? 'https' : 'http'}://${host}:${port}`;
 }
 
 const list = (s: string) =>
@@ -57,37 +86,45 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     if (value === '' && key !== 'JWT_AUDIENCE' && key !== 'CORS_ORIGINS' && key !== 'TRUSTED_PROXIES' && key !== 'ADMIN_ALLOWED_NETWORKS') continue;
     raw[key] = value;
   }
-  const converted = Value.Convert(SettingsSchema, Value.Default(SettingsSchema, raw));
-  const errors = [...Value.Errors(SettingsSchema, converted)];
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    const variable = first.instancePath.replace(/^\//, '').split('/')[0] || 'settings';
+  const converted = Value.Convert(SettingsSchema, Value.Default(SettingsSchema, raw)) as Record<string, unknown>;
+  const problems: ConfigProblem[] = [];
+  const problem = (variable: string, reason: string) => void problems.push({ variable, reason });
+  const badVariables = new Set<string>();
+  for (const error of Value.Errors(SettingsSchema, converted)) {
+    const variable = error.instancePath.replace(/^\//, '').split('/')[0] || 'settings';
+    if (badVariables.has(variable)) continue;
+    badVariables.add(variable);
+    const schema = (SettingsSchema.properties as unknown as Record<string, Record<string, unknown>>)[variable];
     const shown = variable in raw ? ` (got ${JSON.stringify(String(raw[variable])).slice(0, 60)})` : '';
-    throw new ConfigError(variable, `${first.message}${shown}`);
+    problem(variable, `${schema ? accepted(schema) : error.message}${shown}`);
+    // Carry on with the default, so that the checks below still report everything else.
+    if (schema && 'default' in schema) converted[variable] = schema.default;
+    else delete converted[variable];
   }
   const s = converted as Settings;
 
   const tls = Boolean(s.TLS_CERT_FILE && s.TLS_KEY_FILE);
   if (Boolean(s.TLS_CERT_FILE) !== Boolean(s.TLS_KEY_FILE)) {
-    throw new ConfigError(s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+    problem(s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
   }
-  const issuer = (s.ISSUER ?? `${tls ? 'https' : 'http'}://localhost:${s.PORT}`).replace(/\/+$/, '');
-  checkUrl('ISSUER', issuer);
+  // The address printed at start, so a verifier written with it matches the tokens' iss.
+  const issuer = (s.ISSUER ?? serverUrl(s, s.PORT, tls)).replace(/\/+$/, '');
+  checkUrl('ISSUER', issuer, problem);
   const publicUrl = (s.PUBLIC_URL ?? issuer).replace(/\/+$/, '');
-  checkUrl('PUBLIC_URL', publicUrl);
+  checkUrl('PUBLIC_URL', publicUrl, problem);
   if (s.DATABASE_URL && !/^postgres(ql)?:\/\//.test(s.DATABASE_URL)) {
-    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+    problem('DATABASE_URL', 'must start with postgres:// or postgresql://');
   }
   if (s.REDIS_URL && !/^rediss?:\/\//.test(s.REDIS_URL)) {
-    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+    problem('REDIS_URL', 'must start with redis:// or rediss://');
   }
-  if (s.ALERT_WEBHOOK_URL) checkUrl('ALERT_WEBHOOK_URL', s.ALERT_WEBHOOK_URL);
-  if (s.SMTP_URL && !/^smtps?:\/\//.test(s.SMTP_URL)) throw new ConfigError('SMTP_URL', 'must start with smtp:// or smtps://');
+  if (s.ALERT_WEBHOOK_URL) checkUrl('ALERT_WEBHOOK_URL', s.ALERT_WEBHOOK_URL, problem);
+  if (s.SMTP_URL && !/^smtps?:\/\//.test(s.SMTP_URL)) problem('SMTP_URL', 'must start with smtp:// or smtps://');
   if (s.JWT_ALGORITHM === 'HS256') {
-    if (!s.SECRET_KEY) throw new ConfigError('SECRET_KEY', 'JWT_ALGORITHM=HS256 needs SECRET_KEY');
-    if (Buffer.byteLength(s.SECRET_KEY) < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 bytes for HS256 (RFC 7518 §3.2)');
+    if (!s.SECRET_KEY) problem('SECRET_KEY', 'JWT_ALGORITHM=HS256 needs SECRET_KEY (at least 32 random bytes: openssl rand -base64 48)');
+    else if (Buffer.byteLength(s.SECRET_KEY) < 32) problem('SECRET_KEY', 'must be at least 32 bytes for HS256 (RFC 7518 §3.2)');
   }
-  const encryptionKeys = list(s.ENCRYPTION_KEY ?? '').map((k, i) => decodeEncryptionKey(k, i));
+  const encryptionKeys = list(s.ENCRYPTION_KEY ?? '').flatMap((k, i) => decodeEncryptionKey(k, i, problem) ?? []);
   const corsOrigins = list(s.CORS_ORIGINS);
   for (const origin of corsOrigins) {
     if (origin === '*') continue;
@@ -96,11 +133,11 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
       // Exact match only: a wildcard entry would never match (browsers send real origins) and hides a mistake.
       if (u.origin !== origin || origin.includes('*')) throw new Error('not an origin');
     } catch {
-      throw new ConfigError('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like https://app.example.com`);
+      problem('CORS_ORIGINS', `${JSON.stringify(origin)} is not an origin like https://app.example.com`);
     }
   }
   if (corsOrigins.includes('*') && s.CORS_CREDENTIALS) {
-    throw new ConfigError('CORS_ORIGINS', '"*" cannot be combined with CORS_CREDENTIALS=true (any site could act as the user)');
+    problem('CORS_ORIGINS', '"*" cannot be combined with CORS_CREDENTIALS=true (any site could act as the user)');
   }
   const trustedProxies = list(s.TRUSTED_PROXIES);
   const adminAllowedNetworks = list(s.ADMIN_ALLOWED_NETWORKS);
@@ -110,23 +147,31 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
     ['ADMIN_ALLOWED_NETWORKS', adminAllowedNetworks],
     ['METRICS_ALLOWED_NETWORKS', metricsAllowedNetworks],
   ] as const) {
-    for (const n of nets) if (!isCidrOrAddress(n)) throw new ConfigError(name, `${JSON.stringify(n)} is not an IP address or CIDR`);
+    for (const n of nets) if (!isCidrOrAddress(n)) problem(name, `${JSON.stringify(n)} is not an IP address or CIDR`);
   }
 
   if (s.NODE_ENV === 'production') {
     if (s.SECRET_KEY && (KNOWN_WEAK_SECRETS.has(s.SECRET_KEY.toLowerCase()) || Buffer.byteLength(s.SECRET_KEY) < 32)) {
-      throw new ConfigError('SECRET_KEY', 'is short or a well-known default; use at least 32 random bytes (openssl rand -base64 48)');
+      problem('SECRET_KEY', 'is short or a well-known default; use at least 32 random bytes (openssl rand -base64 48)');
     }
     if (issuer.startsWith('http://') && !tls && trustedProxies.length === 0) {
-      throw new ConfigError('ISSUER', 'is http:// without TLS_CERT_FILE or TRUSTED_PROXIES: tokens would travel in clear text');
+      problem(
+        'ISSUER',
+        'is http:// without TLS_CERT_FILE or TRUSTED_PROXIES: tokens would travel in clear text; set ISSUER=https://… and either TLS_CERT_FILE/TLS_KEY_FILE or TRUSTED_PROXIES=<the proxy address>',
+      );
     }
     if (corsOrigins.includes('*')) {
-      throw new ConfigError('CORS_ORIGINS', '"*" is refused in production; list the origins');
+      problem('CORS_ORIGINS', '"*" is refused in production; list the origins (CORS_ORIGINS=https://app.example.com,…)');
     }
     if (!encryptionKeys.length && !s.SECRET_KEY) {
-      throw new ConfigError('ENCRYPTION_KEY', 'is needed in production (or SECRET_KEY) to encrypt signing keys and TOTP secrets at rest; generate one with openssl rand -base64 32');
+      problem('ENCRYPTION_KEY', 'is needed in production (or SECRET_KEY) to encrypt signing keys and TOTP secrets at rest; generate one with openssl rand -base64 32');
     }
   }
+  const bootstrap = [s.BOOTSTRAP_ADMIN_USERNAME, s.BOOTSTRAP_ADMIN_EMAIL, s.BOOTSTRAP_ADMIN_PASSWORD];
+  if (bootstrap.some(Boolean) && !bootstrap.every(Boolean)) {
+    problem('BOOTSTRAP_ADMIN_USERNAME', 'BOOTSTRAP_ADMIN_USERNAME, BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set all three or none');
+  }
+  if (problems.length) throw new ConfigError(problems);
 
   const config: Config = {
     ...s,
@@ -149,24 +194,25 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
 }
 
 /** One keyring entry: 32 bytes as 64 hex digits or base64 (standard or URL-safe), never shown in the error. */
-function decodeEncryptionKey(text: string, index: number): Buffer {
+function decodeEncryptionKey(text: string, index: number, problem: (variable: string, reason: string) => void): Buffer | undefined {
   const bytes = /^[0-9a-fA-F]{64}$/.test(text)
     ? Buffer.from(text, 'hex')
     : /^[A-Za-z0-9+/_-]{43}=?$/.test(text)
       ? Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64')
       : undefined;
   if (!bytes || bytes.length !== 32) {
-    throw new ConfigError('ENCRYPTION_KEY', `key ${index + 1} is not 32 bytes in base64 or hex (generate one with openssl rand -base64 32)`);
+    problem('ENCRYPTION_KEY', `key ${index + 1} is not 32 bytes in base64 or hex (generate one with openssl rand -base64 32)`);
+    return undefined;
   }
   return bytes;
 }
 
-function checkUrl(variable: string, value: string) {
+function checkUrl(variable: string, value: string, problem: (variable: string, reason: string) => void) {
   try {
     const u = new URL(value);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
   } catch {
-    throw new ConfigError(variable, `${JSON.stringify(value)} is not an http(s) URL`);
+    problem(variable, `${JSON.stringify(value)} is not an http(s) URL like https://auth.example.com`);
   }
 }
 

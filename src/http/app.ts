@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../config/load.js';
+import { setupPlugin } from '../users/setup-routes.js';
 import { createWarden, type Warden, type WardenDeps } from '../warden.js';
 import { installErrorHandler } from './error-handler.js';
 import { lazySerializers } from './serialization.js';
@@ -104,6 +105,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(accountRoutes);
   await app.register(accountPages);
   await app.register(consolePlugin);
+  await app.register(setupPlugin);
   warden.mailer.useLogger(app.log);
 
   return app;

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StateUnavailableError } from '../storage/state/store.js';
 import { HasherOverloadedError } from '../users/password-hasher.js';
 import { isRefusedInput } from '../storage/errors.js';
 import { OAuthError, ProblemError, STATUS_TITLES, type FieldError } from './errors.js';
@@ -48,6 +49,14 @@ export function installErrorHandler(app: FastifyInstance) {
       reply.header('retry-after', String(error.retryAfterSeconds));
       if (oauth) return reply.code(503).send(oauthBody('temporarily_unavailable', 'the server is busy; retry shortly'));
       error = new ProblemError(503, 'overloaded', 'the server is busy; retry shortly') as unknown as FastifyError;
+    }
+    if (error instanceof StateUnavailableError) {
+      // The outage itself is logged once, at error, by the store; not once per refused request.
+      request.log.debug({ err: { code: error.code } }, 'state store unavailable');
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      const detail = 'the server cannot reach its shared state store; retry shortly';
+      if (oauth) return reply.code(503).send(oauthBody('temporarily_unavailable', detail));
+      return reply.code(503).type(PROBLEM).send(new ProblemError(503, 'temporarily_unavailable', detail).body());
     }
     if (error instanceof ProblemError) {
       if (error.status >= 500) request.log.error({ err: error }, error.internal ?? error.detail);

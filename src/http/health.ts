@@ -13,7 +13,11 @@ export async function healthRoutes(app: FastifyInstance) {
     const w = app.warden;
     const db = await w.database.ready();
     const checks: Record<string, string> = { database: db.ok ? 'ok' : (db.reason ?? 'unavailable') };
-    if (w.state.kind === 'redis') checks.redis = w.state.healthy() ? 'ok' : 'unreachable';
+    if (w.state.kind === 'redis') {
+      checks.redis = w.state.healthy()
+        ? 'ok'
+        : `unreachable (${w.state.unhealthyReason?.() ?? 'not connected'}): logins answer 503 until it is back`;
+    }
     if (!db.ok) return reply.code(503).send({ status: 'unavailable', checks });
     return { status: checks.redis && checks.redis !== 'ok' ? 'degraded' : 'ok', checks };
   });

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -102,11 +102,106 @@ export interface OpenOptions {
   statementTimeoutMs?: number;
   /** PostgreSQL: idle connections do not keep the process alive (tests, CLI). */
   allowExitOnIdle?: boolean;
+  /** PostgreSQL: keep retrying an unreachable or not yet created database this long at open; 0 = fail at once. */
+  connectTimeoutSeconds?: number;
+  /** Start-up progress for a human (creating the embedded database, waiting for PostgreSQL). */
+  progress?: ((line: string) => void) | undefined;
+  /** Injected for tests of the wait (defaults to real time). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.statementTimeoutMs ?? 5000, opts.allowExitOnIdle ?? false);
+  if (opts.databaseUrl) {
+    const database = await openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.statementTimeoutMs ?? 5000, opts.allowExitOnIdle ?? false);
+    try {
+      await waitForPostgres(database.db, opts.databaseUrl, opts);
+    } catch (e) {
+      await database.close().catch(() => {});
+      throw e;
+    }
+    return database;
+  }
   return openPglite(opts);
+}
+
+/** The start cannot reach its PostgreSQL: one line naming DATABASE_URL (and the fix, when there is one). */
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** Where a URL points, without its credentials. */
+function target(databaseUrl: string) {
+  try {
+    const u = new URL(databaseUrl);
+    return { where: `${u.hostname}:${u.port || '5432'}`, database: decodeURIComponent(u.pathname.slice(1)) || u.username || 'postgres' };
+  } catch {
+    return { where: 'the server', database: 'postgres' };
+  }
+}
+
+/**
+ * What a connection error means for the person starting Warden, and whether waiting can help:
+ * PostgreSQL often comes up after Warden (compose, Kubernetes), and a database may be created meanwhile;
+ * a wrong password or a refused role will not fix itself.
+ */
+export function explainConnectError(e: unknown, databaseUrl: string): { message: string; retry: boolean } {
+  // Drizzle wraps the driver's error ("Failed query: …"); the driver's own carries the code.
+  let err = e as { code?: string; message?: string; cause?: unknown };
+  while (!err.code && err.cause && typeof err.cause === 'object') err = err.cause as typeof err;
+  const { where, database } = target(databaseUrl);
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return { message: `DATABASE_URL: nothing accepts connections at ${where} (is PostgreSQL running there?)`, retry: true };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return { message: `DATABASE_URL: the host of ${where} is unknown (check the host name)`, retry: true };
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { message: `DATABASE_URL: ${where} does not answer (firewall, or wrong address?)`, retry: true };
+    case '57P03': // cannot_connect_now: starting up or shutting down
+      return { message: `DATABASE_URL: PostgreSQL at ${where} is starting up`, retry: true };
+    case '3D000': // invalid_catalog_name
+      return { message: `DATABASE_URL: database "${database}" does not exist on ${where}; create it: createdb ${database}`, retry: true };
+    case '28P01': // invalid_password
+    case '28000': // invalid_authorization_specification (no pg_hba entry, unknown role)
+      return { message: `DATABASE_URL: PostgreSQL at ${where} refused the login (${(err.message ?? '').split('\n')[0]}); check the user and password`, retry: false };
+    default:
+      if (/timeout/i.test(err.message ?? '')) return { message: `DATABASE_URL: ${where} does not answer (connection timeout)`, retry: true };
+      return { message: `DATABASE_URL: cannot use PostgreSQL at ${where}: ${(err.message ?? String(e)).split('\n')[0]}`, retry: false };
+  }
+}
+
+/** At open: one query, retried with backoff for up to connectTimeoutSeconds while waiting can help. */
+async function waitForPostgres(db: Db, databaseUrl: string, opts: OpenOptions): Promise<void> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const budgetMs = (opts.connectTimeoutSeconds ?? 0) * 1000;
+  const started = Date.now();
+  let delay = 250;
+  let said: string | undefined;
+  for (;;) {
+    try {
+      await db.execute(sql`select 1`);
+      if (said) opts.progress?.(`PostgreSQL at ${target(databaseUrl).where} is reachable`);
+      return;
+    } catch (e) {
+      const { message, retry } = explainConnectError(e, databaseUrl);
+      const left = budgetMs - (Date.now() - started);
+      if (!retry || left <= 0) {
+        const waited = budgetMs > 0 && retry ? `; waited ${Math.round((Date.now() - started) / 1000)} s (DATABASE_CONNECT_TIMEOUT_SECONDS=${budgetMs / 1000})` : '';
+        throw new DatabaseUnavailableError(`${message}${waited}`);
+      }
+      if (message !== said) {
+        opts.progress?.(`${message}: waiting up to ${Math.ceil(left / 1000)} s more (DATABASE_CONNECT_TIMEOUT_SECONDS)`);
+        said = message;
+      }
+      await sleep(Math.min(delay, left));
+      delay = Math.min(delay * 2, 2000);
+    }
+  }
 }
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
@@ -115,11 +210,16 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   let unlock = () => {};
   let dataDir: string | undefined;
+  let creating = false;
   if (opts.dataDir && !opts.loadDataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     unlock = lockDataDir(opts.dataDir);
     dataDir = join(opts.dataDir, 'pgdata');
+    creating = !existsSync(join(dataDir, 'PG_VERSION'));
   }
+  const started = Date.now();
+  // The first start runs initdb inside PGlite: seconds of silence otherwise.
+  if (creating) opts.progress?.(`creating the embedded database in ${dataDir} (first start only; a few seconds)…`);
   let client: InstanceType<typeof PGlite>;
   try {
     client = new PGlite({
@@ -130,6 +230,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       postgresqlconf: `shared_buffers=${opts.sharedBuffersMb ?? 16}MB`,
     });
     await client.waitReady;
+    if (creating) opts.progress?.(`embedded database created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
     unlock();
     throw e;

@@ -3,7 +3,7 @@ import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Db } from '../storage/database.js';
-import type { StateStore } from '../storage/state/store.js';
+import { StateUnavailableError, type StateStore } from '../storage/state/store.js';
 import type { UserRecord } from './repository.js';
 import { LoginError, type LoginFailure, type LoginGuard } from './service.js';
 
@@ -79,11 +79,11 @@ export class AccountLockout implements LoginGuard {
 
   /** Admission: one atomic reservation per key; refuse while locked, paused, or over budget. */
   async before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void> {
-    if (!this.state.healthy()) this.refuse('state store unavailable', ctx);
+    if (!this.state.healthy()) throw new StateUnavailableError();
     try {
       for (const s of this.subjects(login, user)) await this.admit(this.key(s), ctx);
     } catch (e) {
-      if (e instanceof LoginError) throw e;
+      if (e instanceof LoginError || e instanceof StateUnavailableError) throw e;
       this.log?.warn({ err: e }, 'lockout state unavailable: refusing login');
       this.refuse('state store error', ctx);
     }

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
+import { verify as argon2Verify } from '@node-rs/argon2';
+import { promptNewPassword, UsageError } from '../../src/cli/command.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { findUserByUsername } from '../../src/users/repository.js';
 import { freshBackend, runCli, startServerProcess } from '../support/process.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -107,5 +111,80 @@ describe('warden CLI', () => {
     const list = await runCli(['keys', 'list'], env);
     assert.match(list.stdout, /active/);
     assert.match(list.stdout, /retiring/);
+  });
+});
+
+// Issue 17 item 10: `warden user create --help` was an error; no --version; no list, set-password, delete.
+describe('warden help, version and the user commands', () => {
+  it('--help works for every command, and --version prints the version', { timeout: 180_000 }, async () => {
+    const top = await runCli(['--help'], {});
+    assert.equal(top.code, 0, top.stderr);
+    const names = top.stdout
+      .split('\n')
+      .filter((l) => /^ {2}\S/.test(l))
+      .map((l) => l.trim().split(/\s{2,}/)[0]!);
+    for (const expected of ['user list', 'user set-password', 'user delete', 'user create', 'serve']) assert.ok(names.includes(expected), expected);
+    for (const name of names) {
+      const r = await runCli([...name.split(' '), '--help'], {});
+      assert.equal(r.code, 0, `${name} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^usage: warden ${name}`), name);
+    }
+    const version = await runCli(['--version'], {});
+    assert.equal(version.code, 0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  it('the password prompt asks twice and refuses a mismatch', async () => {
+    const answers = (...a: string[]) => {
+      const asked: string[] = [];
+      return { asked, ask: async (q: string) => (asked.push(q), a.shift()!) };
+    };
+    const same = answers('correct horse', 'correct horse');
+    assert.equal(await promptNewPassword(same.ask), 'correct horse');
+    assert.deepEqual(same.asked, ['Password: ', 'Password again: ']);
+    await assert.rejects(promptNewPassword(answers('correct horse', 'correct hoarse').ask), (e: unknown) => e instanceof UsageError && e.message === 'the two passwords differ; nothing was changed');
+  });
+
+  describe('user list, set-password and delete', () => {
+    let env: Record<string, string>;
+    let dispose: () => Promise<void> = async () => {};
+    before(async () => {
+      ({ env, dispose } = await freshBackend('cliusers'));
+    });
+    after(() => dispose());
+
+    it('lists, sets a password and deletes', { timeout: 240_000 }, async () => {
+      const created = await runCli(['user', 'create', '--username', 'carol', '--email', 'carol@example.com', '--role', 'admin,user', '--password-stdin'], env, `${PASSWORD}\n`);
+      assert.equal(created.code, 0, created.stderr);
+      const list = await runCli(['user', 'list'], env);
+      assert.equal(list.code, 0, list.stderr);
+      const [head, row] = list.stdout.trim().split('\n');
+      assert.match(head!, /^USERNAME +EMAIL +ROLES +STATE +CREATED$/);
+      assert.match(row!, /^carol +carol@example\.com +admin,user +active +\d{4}-\d\d-\d\d$/);
+
+      const weak = await runCli(['user', 'set-password', 'carol', '--password-stdin'], env, 'short\n');
+      assert.equal(weak.code, 2);
+      assert.match(weak.stderr, /^warden: password /);
+      const set = await runCli(['user', 'set-password', 'carol@example.com', '--password-stdin'], env, 'a brand new passphrase\n');
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(set.stdout.trim(), 'carol: password set; their sessions were ended');
+      const database = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, allowExitOnIdle: true });
+      try {
+        const carol = await findUserByUsername(database.db, 'carol');
+        assert.equal(await argon2Verify(carol!.passwordHash, 'a brand new passphrase'), true, 'the new password is stored');
+      } finally {
+        await database.close();
+      }
+
+      const unconfirmed = await runCli(['user', 'delete', 'carol'], env);
+      assert.equal(unconfirmed.code, 2);
+      assert.equal(unconfirmed.stderr.trim(), 'warden: deleting cannot be undone: add --yes to confirm (usage: warden user delete <username|email> --yes)');
+      const deleted = await runCli(['user', 'delete', 'carol', '--yes'], env);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.equal(deleted.stdout.trim(), 'carol deleted');
+      assert.equal((await runCli(['user', 'list'], env)).stdout.trim(), 'USERNAME  EMAIL  ROLES  STATE  CREATED');
+      assert.match((await runCli(['user', 'delete', 'carol', '--yes'], env)).stderr, /no user "carol"/);
+    });
   });
 });

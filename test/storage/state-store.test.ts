@@ -6,8 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../../src/clock.js';
 import { MemoryStateStore } from '../../src/storage/state/memory.js';
 import { RedisStateStore } from '../../src/storage/state/redis.js';
-import type { StateStore } from '../../src/storage/state/store.js';
-import { requireService } from '../support/app.js';
+import { StateUnavailableError, type StateStore } from '../../src/storage/state/store.js';
+import { Redis } from 'ioredis';
+import { systemClock } from '../../src/clock.js';
+import { openStateStore } from '../../src/warden.js';
+import { requireService, testConfig } from '../support/app.js';
 
 export const TEST_REDIS_URL = process.env.WARDEN_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 
@@ -216,26 +219,55 @@ describe('RedisStateStore without Redis', () => {
     // Nothing listens on port 1: every connection attempt is refused.
     const warnings: string[] = [];
     const s = new RedisStateStore('redis://127.0.0.1:1', {
-      log: { warn: (_o, m) => warnings.push(m), info: () => {} },
+      log: { error: (_o, m) => warnings.push(m), warn: (_o, m) => warnings.push(m), info: () => {} },
       maxReconnectDelayMs: 50,
     });
     try {
       assert.equal(await s.connected(200), false);
       assert.equal(s.healthy(), false);
       const started = performance.now();
-      await assert.rejects(s.increment('k', 1000));
-      await assert.rejects(s.get('k'));
-      await assert.rejects(s.setIfAbsent('k', 'v', 1000));
+      await assert.rejects(s.increment('k', 1000), StateUnavailableError);
+      await assert.rejects(s.get('k'), StateUnavailableError);
+      await assert.rejects(s.setIfAbsent('k', 'v', 1000), StateUnavailableError);
       assert.ok(performance.now() - started < 200, 'commands are refused at once, not queued');
       const got: string[] = [];
       s.subscribe('c', (m) => got.push(m));
       await s.publish('c', 'revoked');
       assert.deepEqual(got, ['revoked'], 'this instance learns of its own announcement during the outage');
       await sleep(300); // several reconnection attempts
-      assert.equal(warnings.length, 1, `one warning per outage, not per attempt: ${warnings.join(' | ')}`);
+      assert.equal(warnings.length, 1, `one line per outage, not per attempt: ${warnings.join(' | ')}`);
       assert.match(warnings[0]!, /Redis is unreachable/);
     } finally {
       await s.close();
+    }
+  });
+});
+
+// Issue 17 item 7: database numbers (redis://host/2) do not separate pub/sub, so two deployments on one
+// Redis heard each other's revocations; REDIS_PREFIX separates keys and channels.
+describe('REDIS_PREFIX', { skip: redis.skip }, () => {
+  it('keeps two deployments on one Redis apart (keys and pub/sub), and one deployment together', async () => {
+    const run = randomBytes(4).toString('hex');
+    const open = (p: string) => openStateStore(testConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `warden-test-${run}-${p}:` }), systemClock);
+    const [a, a2, b] = [await open('a'), await open('a'), await open('b')];
+    const raw = new Redis(TEST_REDIS_URL);
+    try {
+      const heard: Record<string, string[]> = { a: [], a2: [], b: [] };
+      a.subscribe('revoked', (m) => heard.a!.push(m));
+      a2.subscribe('revoked', (m) => heard.a2!.push(m));
+      b.subscribe('revoked', (m) => heard.b!.push(m));
+      await sleep(200); // SUBSCRIBE reaches Redis
+      await a.publish('revoked', 'jti-1');
+      await a.set('k', 'from-a', 10_000);
+      for (let i = 0; i < 100 && !heard.a2!.length; i++) await sleep(10);
+      await sleep(100);
+      assert.deepEqual(heard, { a: ['jti-1'], a2: ['jti-1'], b: [] });
+      assert.equal(await a2.get('k'), 'from-a');
+      assert.equal(await b.get('k'), null);
+      assert.equal(await raw.get(`warden-test-${run}-a:k`), 'from-a', 'the key carries the prefix');
+    } finally {
+      raw.disconnect();
+      for (const s of [a, a2, b]) await s.close();
     }
   });
 });

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import type { StateLogger, StateStore } from './store.js';
+import { Redis, ReplyError } from 'ioredis';
+import { StateUnavailableError, type StateLogger, type StateStore } from './store.js';
 
 export interface RedisStateOptions {
   /** Prepended to every key and channel, so several deployments can share one Redis. */
@@ -33,6 +33,7 @@ return {v, ttl}
 
 /** A log line to stderr in pino's shape until the server hands us its logger. */
 const stderrLogger: StateLogger = {
+  error: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 50, time: Date.now(), ...obj, msg })}\n`),
   warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), ...obj, msg })}\n`),
   info: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 30, time: Date.now(), ...obj, msg })}\n`),
 };
@@ -61,6 +62,7 @@ export class RedisStateStore implements StateStore {
   private readonly outboxLimit: number;
   private log: StateLogger;
   private downSince: number | undefined;
+  private lastError: string | undefined;
   private closed = false;
 
   constructor(url: string, opts: RedisStateOptions = {}) {
@@ -122,6 +124,7 @@ export class RedisStateStore implements StateStore {
     if (this.closed || !this.healthy() || this.downSince === undefined) return;
     this.log.info({ state: 'redis', downMs: Date.now() - this.downSince, queued: this.outbox.length }, 'Redis is reachable again');
     this.downSince = undefined;
+    this.lastError = undefined;
     void this.flushOutbox();
     for (const h of this.reconnectHandlers) {
       try {
@@ -136,13 +139,31 @@ export class RedisStateStore implements StateStore {
     this.reconnectHandlers.push(handler);
   }
 
+  /** Logged at error once per outage (not per attempt or per refused login). */
   private lost(err?: Error) {
+    if (err && !this.closed) this.lastError = err.message.split('\n')[0]?.slice(0, 200);
     if (this.closed || this.healthy() || this.downSince !== undefined) return;
     this.downSince = Date.now();
-    this.log.warn(
+    const log = this.log.error?.bind(this.log) ?? this.log.warn.bind(this.log);
+    log(
       { state: 'redis', err: err ? { message: err.message, code: (err as NodeJS.ErrnoException).code } : undefined },
-      'Redis is unreachable: serving degraded (rate limits fail open, lockouts fail closed); reconnecting',
+      'Redis is unreachable: serving degraded (logins answer 503 temporarily_unavailable, rate limits fail open); reconnecting',
     );
+  }
+
+  unhealthyReason() {
+    if (this.healthy()) return undefined;
+    return this.lastError ?? 'not connected';
+  }
+
+  /** A command that could not reach Redis becomes StateUnavailableError; an answer from Redis (ReplyError) stays as it is. */
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (e) {
+      if (e instanceof ReplyError) throw e;
+      throw new StateUnavailableError(e);
+    }
   }
 
   private k(key: string) {
@@ -150,24 +171,24 @@ export class RedisStateStore implements StateStore {
   }
 
   async increment(key: string, ttlMs: number, by = 1) {
-    const [value, resetInMs] = (await this.client.eval(INCREMENT, 1, this.k(key), by, ttl(ttlMs))) as [number, number];
+    const [value, resetInMs] = (await this.run(() => this.client.eval(INCREMENT, 1, this.k(key), by, ttl(ttlMs)))) as [number, number];
     return { value: Number(value), resetInMs: Number(resetInMs) };
   }
 
   async get(key: string) {
-    return this.client.get(this.k(key));
+    return this.run(() => this.client.get(this.k(key)));
   }
 
   async set(key: string, value: string, ttlMs: number) {
-    await this.client.set(this.k(key), value, 'PX', ttl(ttlMs));
+    await this.run(() => this.client.set(this.k(key), value, 'PX', ttl(ttlMs)));
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number) {
-    return (await this.client.set(this.k(key), value, 'PX', ttl(ttlMs), 'NX')) === 'OK';
+    return (await this.run(() => this.client.set(this.k(key), value, 'PX', ttl(ttlMs), 'NX'))) === 'OK';
   }
 
   async delete(...keys: string[]) {
-    if (keys.length) await this.client.del(...keys.map((key) => this.k(key)));
+    if (keys.length) await this.run(() => this.client.del(...keys.map((key) => this.k(key))));
   }
 
   /** Milliseconds until key expires (-1: no TTL, -2: absent). For tests that check nothing lives forever. */
