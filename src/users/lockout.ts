@@ -5,7 +5,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Db } from '../storage/database.js';
 import type { StateStore } from '../storage/state/store.js';
 import type { UserRecord } from './repository.js';
-import { LoginError, type LoginFailure, type LoginGuard } from './service.js';
+import { LoginError, loginDigest, type LoginFailure, type LoginGuard } from './service.js';
 
 /** ASVS 5.0 V6.3.1 / NIST 800-63B §5.2.2: never more than 100 failed attempts per hour on one account. */
 export const MAX_ATTEMPTS_PER_HOUR = 100;
@@ -124,7 +124,13 @@ export class AccountLockout implements LoginGuard {
             type: 'account.locked',
             subjectId: user?.id ?? null,
             flagged: true,
-            details: { login: login.slice(0, 254), keys: locked.map((l) => l.kind), level: longest.level, minutes: longest.minutes },
+            details: {
+              // The account's name, or for an unknown login only its digest (loginDigest says why).
+              ...(user ? { login: user.username } : { login_sha256: loginDigest(login) }),
+              keys: locked.map((l) => l.kind),
+              level: longest.level,
+              minutes: longest.minutes,
+            },
           },
           ctx,
         );

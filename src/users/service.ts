@@ -36,6 +36,15 @@ export function toUserOut(u: UserRecord): UserOut {
   };
 }
 
+/**
+ * What audit events, log lines and alerts keep of a typed login that names no account: a short hash,
+ * never the text (it is often a password typed into the username box). Monitoring can still count
+ * distinct targets by it.
+ */
+export function loginDigest(login: string): string {
+  return createHash('sha256').update(login.toLowerCase()).digest('hex').slice(0, 16);
+}
+
 /** Why a login failed; logged and audited, never shown beyond "invalid credentials". */
 export type LoginFailure = 'unknown_user' | 'bad_password' | 'disabled' | 'locked' | 'unverified_email';
 
@@ -167,11 +176,7 @@ export class UsersService {
           type: 'login.failed',
           actorId: user?.id ?? null,
           subjectId: user?.id ?? null,
-          // Never the typed text for an unknown login: it may be a password typed into the wrong field.
-          // A short hash still lets monitoring count distinct targets.
-          details: user
-            ? { reason: failure, login: user.username }
-            : { reason: failure, login_sha256: createHash('sha256').update(login.toLowerCase()).digest('hex').slice(0, 16) },
+          details: user ? { reason: failure, login: user.username } : { reason: failure, login_sha256: loginDigest(login) },
         },
         ctx,
       );
