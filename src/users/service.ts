@@ -67,12 +67,19 @@ export interface NewUserInput {
   emailVerified?: boolean;
 }
 
-/** Hooks other capabilities attach to (lockout, e-mail verification) without the service knowing them. */
+/**
+ * Which credential an attempt checks. The lockout counts second-factor failures apart from password
+ * failures, so that a correct password (which an attacker guessing TOTP codes already has) cannot
+ * clear them: only a correct second factor does.
+ */
+export type Factor = 'password' | 'second_factor';
+
+/** Hooks other capabilities attach to (lockout, metrics) without the service knowing them. `factor`: 'password' when absent. */
 export interface LoginGuard {
-  /** Throw LoginError('locked') to refuse before the password is even checked. `user`: who `login` names, if anyone. */
-  before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
-  failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext): Promise<void>;
-  succeeded(user: UserRecord, ctx: RequestContext): Promise<void>;
+  /** Throw LoginError('locked') to refuse before the credential is even checked. `user`: who `login` names, if anyone. */
+  before(login: string, user: UserRecord | undefined, ctx: RequestContext, factor?: Factor): Promise<void>;
+  failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext, factor?: Factor): Promise<void>;
+  succeeded(user: UserRecord, ctx: RequestContext, factor?: Factor): Promise<void>;
   /** The attempt admitted by `before` was shed (hasher overloaded, 503) before any password was checked. */
   abandoned?(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
 }
@@ -154,15 +161,7 @@ export class UsersService {
     // Shed before any work when the hashing queue is full (the same answer for every account).
     this.hasher.assertCapacity();
     const user = await findUserByLogin(this.db, login);
-    for (const g of this.loginGuards) await g.before(login, user, ctx);
-    let result: Awaited<ReturnType<PasswordHasher['verify']>>;
-    try {
-      result = await this.hasher.verify(user?.passwordHash, password);
-    } catch (e) {
-      // A login shed with 503 guessed nothing: it must not count toward the account's lockout.
-      if (e instanceof HasherOverloadedError) for (const g of this.loginGuards) await g.abandoned?.(login, user, ctx);
-      throw e;
-    }
+    const result = await this.guardedVerify(login, user, password, ctx);
     let failure: LoginFailure | undefined;
     if (!user) failure = 'unknown_user';
     else if (!result.ok) failure = 'bad_password';
@@ -191,6 +190,41 @@ export class UsersService {
     }
     for (const g of this.loginGuards) await g.succeeded(user!, ctx);
     return user!;
+  }
+
+  /** The lockout's admission, then the hash check; a check shed with 503 gives its admission back. */
+  private async guardedVerify(login: string, user: UserRecord | undefined, password: string, ctx: RequestContext) {
+    for (const g of this.loginGuards) await g.before(login, user, ctx);
+    try {
+      return await this.hasher.verify(user?.passwordHash, password);
+    } catch (e) {
+      // A check shed with 503 guessed nothing: it must not count toward the account's lockout.
+      if (e instanceof HasherOverloadedError) for (const g of this.loginGuards) await g.abandoned?.(login, user, ctx);
+      throw e;
+    }
+  }
+
+  /**
+   * The password of a signed-in user, asked again before a sensitive change (password, e-mail, MFA
+   * removal). The same lockout as a login guards it: a stolen access token must not become a way to
+   * guess the password without limit. False for a wrong password and for a locked account alike, so
+   * the caller answers both the same; 503 (HasherOverloadedError) when the hashing queue is full.
+   */
+  async confirmPassword(user: UserRecord, password: string, ctx: RequestContext): Promise<boolean> {
+    this.hasher.assertCapacity();
+    let result: Awaited<ReturnType<PasswordHasher['verify']>>;
+    try {
+      result = await this.guardedVerify(user.username, user, password, ctx);
+    } catch (e) {
+      if (e instanceof LoginError) return false;
+      throw e;
+    }
+    if (!result.ok) {
+      for (const g of this.loginGuards) await g.failed(user.username, user, 'bad_password', ctx);
+      return false;
+    }
+    for (const g of this.loginGuards) await g.succeeded(user, ctx);
+    return true;
   }
 
   async updateProfile(id: string, patch: { fullName?: string | null | undefined; email?: string | undefined }, ctx: RequestContext) {
@@ -234,8 +268,7 @@ export class UsersService {
 
   async changePassword(id: string, current: string, next: string, ctx: RequestContext, keepFamily?: string) {
     const user = await this.get(id);
-    const check = await this.hasher.verify(user.passwordHash, current);
-    if (!check.ok) {
+    if (!(await this.confirmPassword(user, current, ctx))) {
       await this.audit.record(this.db, { type: 'password.change_failed', subjectId: id }, { ...ctx, actorId: id });
       throw unprocessable('wrong_password', 'current_password is not correct', [{ field: 'current_password', message: 'is not correct' }]);
     }
