@@ -9,7 +9,7 @@ import { mfaRecoveryCodes, mfaTotp } from '../storage/schema.js';
 import type { StateStore } from '../storage/state/store.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import { findUserById, type UserRecord } from '../users/repository.js';
-import { LoginError, type UsersService } from '../users/service.js';
+import { LoginError, voidResetLinks, type UsersService } from '../users/service.js';
 
 /** otplib is loaded with the first MFA enrolment or check: most servers idle without either. */
 let otplibModule: Promise<typeof import('./totp.js')> | undefined;
@@ -163,6 +163,7 @@ export class MfaService {
     await this.db.transaction(async (tx) => {
       await tx.delete(mfaTotp).where(eq(mfaTotp.userId, user.id));
       await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, user.id));
+      if (row.confirmedAt) await voidResetLinks(tx, user.id, this.now());
       if (row.confirmedAt) await this.audit.record(tx, { type: 'mfa.removed', subjectId: user.id, details: { method: 'totp', by } }, { ...ctx, actorId: user.id });
     });
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { invalidateAccountTokens } from '../account/account-tokens.js';
 import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
@@ -10,6 +11,8 @@ import { revokeUserRefreshTokens } from '../tokens/refresh-token.js';
 import { HasherOverloadedError, type PasswordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import {
+  emailKey,
+  findUserByEmailKey,
   findUserById,
   findUserByLogin,
   insertUser,
@@ -32,6 +35,7 @@ export function toUserOut(u: UserRecord): UserOut {
     roles: u.roles,
     disabled: u.disabled,
     email_verified: u.emailVerified,
+    ...(u.pendingEmail !== null ? { pending_email: u.pendingEmail } : {}),
     created_at: u.createdAt.toISOString(),
   };
 }
@@ -84,10 +88,22 @@ export interface LoginGuard {
   abandoned?(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
 }
 
+/**
+ * Any credential change (password changed or reset, e-mail address changed, MFA removed, a force-logout
+ * or disable) voids the password-reset links still outstanding: a link requested before the change
+ * (by whoever could read the mailbox then) must not undo it afterwards.
+ */
+/** How recent a sign-in lets a signed-in user change the e-mail address without typing the password again. */
+export const RECENT_SIGN_IN_MS = 5 * 60_000;
+
+export function voidResetLinks(ex: Executor, userId: string, now: Date) {
+  return invalidateAccountTokens(ex, userId, 'reset_password', now);
+}
+
 export class UsersService {
   readonly loginGuards: LoginGuard[] = [];
   readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
-  /** After a user's e-mail address changed (it is unverified again): e-mail verification mails the new one. */
+  /** After a change of e-mail address was requested (user.pendingEmail set): the link and the notice are mailed. */
   readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
 
   constructor(
@@ -227,43 +243,94 @@ export class UsersService {
     return true;
   }
 
-  async updateProfile(id: string, patch: { fullName?: string | null | undefined; email?: string | undefined }, ctx: RequestContext) {
+  /**
+   * Profile changes. A new e-mail address is only requested here: it waits in `pendingEmail` until its
+   * mailed link is followed (EmailVerification.verify swaps it in), the current address keeps working
+   * and is told (the emailChangedHooks), and the request needs the current password — or a sign-in
+   * within RECENT_SIGN_IN_MS when the access token says when (`authTime`, seconds, its auth_time claim).
+   * Without that, a stolen access token would move the account to an address its thief reads, and
+   * every reset link after it. The same address again cancels a pending change.
+   */
+  async updateProfile(
+    id: string,
+    patch: { fullName?: string | null | undefined; email?: string | undefined; currentPassword?: string | undefined },
+    ctx: RequestContext,
+    auth: { authTime?: number | undefined } = {},
+  ) {
     const current = await this.get(id);
-    const emailChanged = patch.email !== undefined && patch.email.toLowerCase() !== current.email.toLowerCase();
-    try {
-      const user = await this.db.transaction(async (tx) => {
-        const u = await updateUser(
-          tx,
-          id,
-          {
-            ...(patch.fullName !== undefined ? { fullName: patch.fullName } : {}),
-            ...(patch.email !== undefined ? { email: patch.email } : {}),
-            ...(emailChanged ? { emailVerified: false } : {}),
-          },
-          this.now(),
-        );
-        await this.audit.record(
-          tx,
-          { type: 'user.updated', subjectId: id, details: { fields: Object.keys(patch), email_changed: emailChanged } },
-          { ...ctx, actorId: id },
-        );
-        return u!;
-      });
-      await this.cache.invalidate(id);
-      if (emailChanged) for (const hook of this.emailChangedHooks) await hook(user, { ...ctx, actorId: id });
-      return { user, emailChanged };
-    } catch (e) {
-      throw this.uniqueViolation(e) ?? e;
+    const actor = { ...ctx, actorId: id };
+    let spelling: string | undefined;
+    let pendingEmail: string | null | undefined;
+    if (patch.email !== undefined) {
+      const key = await emailKey(this.db, patch.email);
+      if (key === (await emailKey(this.db, current.email))) {
+        // The same address (as the unique index compares them): another spelling needs no proof.
+        if (patch.email !== current.email) spelling = patch.email;
+        if (current.pendingEmail !== null) pendingEmail = null;
+      } else {
+        await this.reauthenticate(current, patch.currentPassword, actor, auth.authTime);
+        if (await findUserByEmailKey(this.db, key)) throw conflict('email_taken', 'that e-mail address is already registered', 'email');
+        pendingEmail = patch.email;
+      }
+    }
+    const requested = typeof pendingEmail === 'string';
+    const fields = [...(patch.fullName !== undefined ? ['full_name'] : []), ...(patch.email !== undefined ? ['email'] : [])];
+    const now = this.now();
+    const user = await this.db.transaction(async (tx) => {
+      const u = await updateUser(
+        tx,
+        id,
+        {
+          ...(patch.fullName !== undefined ? { fullName: patch.fullName } : {}),
+          ...(spelling !== undefined ? { email: spelling } : {}),
+          ...(pendingEmail !== undefined ? { pendingEmail } : {}),
+        },
+        now,
+      );
+      // The link of a cancelled change must not complete it later.
+      if (pendingEmail === null) await invalidateAccountTokens(tx, id, 'verify_email', now);
+      if (requested || spelling !== undefined) await voidResetLinks(tx, id, now);
+      await this.audit.record(
+        tx,
+        {
+          type: 'user.updated',
+          subjectId: id,
+          details: { fields, email_change_requested: requested, ...(pendingEmail === null ? { email_change_cancelled: true } : {}) },
+        },
+        actor,
+      );
+      return u!;
+    });
+    await this.cache.invalidate(id);
+    if (requested) for (const hook of this.emailChangedHooks) await hook(user, actor);
+    return { user, emailChangeRequested: requested };
+  }
+
+  /** A sensitive change by a signed-in user: the password (under the lockout), or a recent enough sign-in. */
+  private async reauthenticate(user: UserRecord, password: string | undefined, ctx: RequestContext, authTime: number | undefined) {
+    if (password === undefined) {
+      if (authTime !== undefined && this.clock.now() - authTime * 1000 <= RECENT_SIGN_IN_MS) return;
+      throw unprocessable('current_password_required', 'changing the e-mail address needs current_password', [
+        { field: 'current_password', message: 'is required to change the e-mail address' },
+      ]);
+    }
+    if (!(await this.confirmPassword(user, password, ctx))) {
+      await this.audit.record(this.db, { type: 'email.change_failed', subjectId: user.id, details: { reason: 'wrong_password' } }, ctx);
+      throw unprocessable('wrong_password', 'current_password is not correct', [{ field: 'current_password', message: 'is not correct' }]);
     }
   }
 
-  /** Set a new password hash and end sessions: every refresh token (but `keepFamily`) and every access token issued before now. */
+  /**
+   * Set a new password hash and end sessions: every refresh token (but `keepFamily`) and every access
+   * token issued before now. Outstanding reset links die too (voidResetLinks says why).
+   */
   async setPassword(ex: Executor, user: UserRecord, newPassword: string, opts: { keepFamily?: string | undefined } = {}) {
     this.checkPasswordOrThrow(newPassword, { username: user.username, email: user.email }, 'new_password');
     const passwordHash = await this.hasher.hash(newPassword);
     const now = this.now();
     await updateUser(ex, user.id, { passwordHash, tokensValidAfter: now }, now);
     await revokeUserRefreshTokens(ex, user.id, now, opts.keepFamily);
+    await voidResetLinks(ex, user.id, now);
   }
 
   async changePassword(id: string, current: string, next: string, ctx: RequestContext, keepFamily?: string) {
@@ -304,7 +371,10 @@ export class UsersService {
       }
       if (patch.disabled !== undefined && patch.disabled !== before.disabled) {
         await updateUser(tx, id, { disabled: patch.disabled }, now);
-        if (patch.disabled) await revokeUserRefreshTokens(tx, id, now);
+        if (patch.disabled) {
+          await revokeUserRefreshTokens(tx, id, now);
+          await voidResetLinks(tx, id, now);
+        }
         await this.audit.record(
           tx,
           { type: patch.disabled ? 'user.disabled' : 'user.enabled', actorId, subjectId: id, details: { before: before.disabled, after: patch.disabled } },
@@ -324,6 +394,7 @@ export class UsersService {
     await this.db.transaction(async (tx) => {
       await updateUser(tx, id, { tokensValidAfter: now }, now);
       const n = await revokeUserRefreshTokens(tx, id, now);
+      await voidResetLinks(tx, id, now);
       await this.audit.record(tx, { type: 'user.logged_out', actorId, subjectId: id, details: { refresh_tokens_revoked: n } }, ctx);
     });
     await this.cache.invalidate(id);

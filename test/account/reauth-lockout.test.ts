@@ -80,6 +80,20 @@ describe('password checks outside login share the lockout (LOCKOUT_THRESHOLD=3)'
     assert.equal(await t.warden.lockout.isLocked({ id: u.id, username: 'bob', email: u.email }), true);
   });
 
+  it('PATCH /users/me {email, current_password}', async () => {
+    const u = await registerUser(t.app, 'cleo');
+    const s = await tokensFor(t.app, 'cleo');
+    const wrong = await lockThenRight((pw) =>
+      t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(s.access_token), payload: { email: 'cleo.new@example.com', current_password: pw } }),
+    );
+    assert.equal(wrong.statusCode, 422);
+    assert.equal(JSON.parse(wrong.body).code, 'wrong_password');
+    const me = await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer(s.access_token) });
+    assert.equal(me.json().email, 'cleo@example.com');
+    assert.equal(me.json().pending_email, undefined);
+    assert.equal(await t.warden.lockout.isLocked({ id: u.id, username: 'cleo', email: u.email }), true);
+  });
+
   it('a correct password does not clear the second-factor failures: password + wrong TOTP, alternated, locks (item 8)', async () => {
     const u = await registerUser(t.app, 'dora');
     const secret = await enrol(t, (await tokensFor(t.app, 'dora')).access_token);
