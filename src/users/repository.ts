@@ -172,4 +172,12 @@ export async function countUsers(ex: Executor): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-
+/** The highest bcrypt cost among stored password hashes, or undefined when none is bcrypt (imported, not yet rehashed). */
+export async function highestStoredBcryptCost(ex: Executor): Promise<number | undefined> {
+  const pattern = '^\\$2[aby]\\$[0-9]{2}\\$';
+  const [row] = await queryRows<{ cost: number | null }>(
+    ex,
+    sql`select max(substring(${users.passwordHash} from 5 for 2)::int) as cost from ${users} where ${users.passwordHash} ~ ${pattern}`,
+  );
+  return row?.cost === null || row?.cost === undefined ? undefined : Number(row.cost);
+}

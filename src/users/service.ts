@@ -15,6 +15,7 @@ import {
   findUserByEmailKey,
   findUserById,
   findUserByLogin,
+  highestStoredBcryptCost,
   insertUser,
   listUsers,
   setUserRoles,
@@ -100,8 +101,13 @@ export function voidResetLinks(ex: Executor, userId: string, now: Date) {
   return invalidateAccountTokens(ex, userId, 'reset_password', now);
 }
 
+/** How often the highest stored bcrypt cost (the padding of failed password checks) is read again. */
+const TIMING_PAD_REFRESH_MS = 5 * 60_000;
+
 export class UsersService {
   readonly loginGuards: LoginGuard[] = [];
+  private timingPadReadAt = -Infinity;
+  private timingPadRead: Promise<void> | undefined;
   readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
   /** After a change of e-mail address was requested (user.pendingEmail set): the link and the notice are mailed. */
   readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
@@ -170,8 +176,9 @@ export class UsersService {
   }
 
   /**
-   * Check a username-or-email and password. Unknown users cost one argon2 verification like everyone
-   * else. An imported bcrypt hash (or argon2 with old parameters) is replaced after a successful check.
+   * Check a username-or-email and password. A failure costs the same whether the user is unknown, has
+   * an argon2id hash or an imported bcrypt one (PasswordHasher.verify). An imported bcrypt hash (or
+   * argon2 with old parameters) is replaced after a successful check.
    */
   async authenticate(login: string, password: string, ctx: RequestContext): Promise<LoginUser> {
     // Shed before any work when the hashing queue is full (the same answer for every account).
@@ -208,8 +215,26 @@ export class UsersService {
     return user!;
   }
 
+  /**
+   * Failed checks are padded to the slowest stored hash (PasswordHasher.verify): which that is, is read
+   * from the database every few minutes, so hashes imported by `warden user import` beside a running
+   * server are covered, and the padding goes once the last bcrypt hash has been rehashed away. (A
+   * check that meets a higher cost raises the padding at once.)
+   */
+  private async readTimingPad() {
+    if (this.clock.now() - this.timingPadReadAt < TIMING_PAD_REFRESH_MS) return;
+    this.timingPadRead ??= highestStoredBcryptCost(this.db)
+      .then((cost) => {
+        this.hasher.slowestStoredBcryptCost = cost;
+        this.timingPadReadAt = this.clock.now();
+      })
+      .finally(() => (this.timingPadRead = undefined));
+    await this.timingPadRead;
+  }
+
   /** The lockout's admission, then the hash check; a check shed with 503 gives its admission back. */
   private async guardedVerify(login: string, user: UserRecord | undefined, password: string, ctx: RequestContext) {
+    await this.readTimingPad();
     for (const g of this.loginGuards) await g.before(login, user, ctx);
     try {
       return await this.hasher.verify(user?.passwordHash, password);
