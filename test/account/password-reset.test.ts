@@ -165,9 +165,10 @@ describe('password reset over a real SMTP server', () => {
         return 200;
       },
     };
-    for (const [what, change] of Object.entries(changes)) {
+    for (const [i, [what, change]] of Object.entries(changes).entries()) {
       it(what, async () => {
-        const u = await userWithMailbox(t, smtp, 'kim');
+        // A name of its own: the SMTP server is shared, and an earlier test's mails may still be unread.
+        const u = await userWithMailbox(t, smtp, `kim${i}`);
         const { access_token } = await tokensFor(t.app, u.username);
         pending = await resetLink(t, smtp, u.email);
         assert.ok([200, 204].includes(await change(u, access_token)), what);
