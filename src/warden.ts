@@ -114,7 +114,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     };
     const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
     users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
-    users.emailChangedHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
+    users.emailChangedHooks.push((user, ctx) => account.verification.changeRequested(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
     closers.push(() => hasher.close(), () => mailer.close(), () => account.reset.idle());
     // Runs before the database closes (closers run first, last-in first-out): queued audit rows are written.

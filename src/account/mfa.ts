@@ -10,7 +10,7 @@ import { mfaRecoveryCodes, mfaTotp } from '../storage/schema.js';
 import type { StateStore } from '../storage/state/store.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import { findUserById, type UserRecord } from '../users/repository.js';
-import { LoginError, type UsersService } from '../users/service.js';
+import { LoginError, voidResetLinks, type UsersService } from '../users/service.js';
 
 /** otplib is loaded with the first MFA enrolment or check: most servers idle without either. */
 let otplibModule: Promise<typeof import('./totp.js')> | undefined;
@@ -154,9 +154,9 @@ export class MfaService {
         if (!(await this.verify(user.id, proof.code, ctx))) throw invalidCode();
         by = 'code';
       } else if (proof.password !== undefined) {
-        const check = await this.hasher.verify(user.passwordHash, proof.password);
-        if (!check.ok) {
-          await this.countFailure(user, user.username, ctx);
+        // Through the users service: the same lockout as a login guards this password check.
+        if (!(await this.users.confirmPassword(user, proof.password, ctx))) {
+          await this.audit.record(this.db, { type: 'mfa.failed', subjectId: user.id, details: { reason: 'wrong_password', stage: 'remove' } }, ctx);
           throw unprocessable('wrong_password', 'password is not correct', [{ field: 'password', message: 'is not correct' }]);
         }
         by = 'password';
@@ -167,6 +167,7 @@ export class MfaService {
     await this.db.transaction(async (tx) => {
       await tx.delete(mfaTotp).where(eq(mfaTotp.userId, user.id));
       await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, user.id));
+      if (row.confirmedAt) await voidResetLinks(tx, user.id, this.now());
       if (row.confirmedAt) await this.audit.record(tx, { type: 'mfa.removed', subjectId: user.id, details: { method: 'totp', by } }, { ...ctx, actorId: user.id });
     });
   }
@@ -182,7 +183,7 @@ export class MfaService {
     if (!user) return false;
     const login = opts.login ?? user.username;
     try {
-      for (const g of this.users.loginGuards) await g.before(login, user, ctx);
+      for (const g of this.users.loginGuards) await g.before(login, user, ctx, 'second_factor');
     } catch (e) {
       if (!(e instanceof LoginError)) throw e;
       await this.failed(user, login, 'locked', ctx, false);
@@ -213,8 +214,7 @@ export class MfaService {
         .where(and(eq(mfaTotp.userId, userId), lt(mfaTotp.lastStep, step)))
         .returning({ userId: mfaTotp.userId });
       if (!moved.length) return this.failed(user, login, 'replay', ctx);
-      await this.state.delete(`mfa:failures:${userId}`);
-      return true;
+      return this.succeeded(user, ctx);
     }
     if (normalised.length === 16) {
       const [used] = await this.db
@@ -225,8 +225,7 @@ export class MfaService {
       if (used) {
         const remaining = await this.recoveryCodesLeft(userId);
         await this.audit.record(this.db, { type: 'mfa.recovery_code_used', subjectId: userId, flagged: remaining <= 2, details: { remaining } }, ctx);
-        await this.state.delete(`mfa:failures:${userId}`);
-        return true;
+        return this.succeeded(user, ctx);
       }
     }
     return this.failed(user, login, 'wrong_code', ctx);
@@ -243,6 +242,13 @@ export class MfaService {
     return Math.floor(now / STEP_MS) + delta;
   }
 
+  /** Only a correct second factor clears the second-factor failure counts (the lockout's and this service's). */
+  private async succeeded(user: UserRecord, ctx: RequestContext): Promise<true> {
+    await this.state.delete(`mfa:failures:${user.id}`);
+    for (const g of this.users.loginGuards) await g.succeeded(user, ctx, 'second_factor');
+    return true;
+  }
+
   private async failed(user: UserRecord, login: string, reason: MfaFailureReason, ctx: RequestContext, count = true): Promise<false> {
     await this.audit.record(this.db, { type: 'mfa.failed', subjectId: user.id, details: { reason } }, ctx);
     if (count) await this.countFailure(user, login, ctx);
@@ -250,12 +256,12 @@ export class MfaService {
   }
 
   /**
-   * A wrong second factor is a failed login for the lockout: the guards see it as a bad credential
-   * ('bad_password' is the reason every lockout policy counts). The per-user counter here stops
-   * guessing even when a correct password resets the guards' count in between.
+   * A wrong second factor is a failed login for the lockout, counted as a second-factor failure: a
+   * correct password does not clear it, so guessing codes between password logins escalates to a lock.
+   * The per-user counter here caps the codes tried in FAILURE_WINDOW_MS on top of that.
    */
   private async countFailure(user: UserRecord, login: string, ctx: RequestContext) {
     await this.state.increment(`mfa:failures:${user.id}`, FAILURE_WINDOW_MS);
-    for (const g of this.users.loginGuards) await g.failed(login, user, 'bad_password', ctx);
+    for (const g of this.users.loginGuards) await g.failed(login, user, 'bad_password', ctx, 'second_factor');
   }
 }

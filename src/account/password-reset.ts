@@ -9,10 +9,10 @@ import { passwordResetMail } from '../mail/templates.js';
 import type { Db } from '../storage/database.js';
 import { consoleSessions } from '../storage/schema.js';
 import type { StateStore } from '../storage/state/store.js';
-import { findUserByEmail, findUserById, updateUser, type UserRecord } from '../users/repository.js';
+import { emailKey, findUserByEmailKey, findUserById, updateUser, type UserRecord } from '../users/repository.js';
 import type { UsersService } from '../users/service.js';
 import type { UserCache } from '../users/user-cache.js';
-import { consumeAccountToken, invalidateAccountTokens, issueAccountToken, peekAccountToken } from './account-tokens.js';
+import { consumeAccountToken, invalidateAccountTokens, issueAccountToken, peekAccountToken, type AccountTokenRow } from './account-tokens.js';
 import { hit } from './throttle.js';
 
 export const invalidResetToken = () =>
@@ -59,12 +59,19 @@ export class PasswordReset {
     while (this.jobs.size) await Promise.all([...this.jobs]);
   }
 
+  /**
+   * Only a verified address gets a link: an unverified one (a typo at registration, or an address
+   * nobody proved to own) must not be a way into the account. A new address waiting for its
+   * verification is not the account's address yet, so it matches no account here at all.
+   */
   private async process(email: string, ctx: RequestContext) {
-    const addressKey = createHash('sha256').update(email.toLowerCase()).digest('base64url');
+    // The quota and the lookup key on the same normalisation (emailKey says why).
+    const key = await emailKey(this.db, email);
+    const addressKey = createHash('sha256').update(key).digest('base64url');
     const quota = await hit(this.state, `account:reset-mail:${addressKey}`, MAILS_PER_ADDRESS, ADDRESS_WINDOW_MS);
-    const user = await findUserByEmail(this.db, email);
-    if (!quota.ok || !user || user.disabled) {
-      const reason = !quota.ok ? 'throttled' : !user ? 'unknown_address' : 'disabled';
+    const user = await findUserByEmailKey(this.db, key);
+    if (!quota.ok || !user || user.disabled || !user.emailVerified) {
+      const reason = !quota.ok ? 'throttled' : !user ? 'unknown_address' : user.disabled ? 'disabled' : 'unverified_address';
       await this.audit.record(this.db, { type: 'password.reset_requested', subjectId: user?.id ?? null, details: { sent: false, reason } }, ctx);
       return;
     }
@@ -83,13 +90,16 @@ export class PasswordReset {
     const row = await peekAccountToken(this.db, 'reset_password', token, new Date(this.clock.now()));
     if (!row) return undefined;
     const user = await findUserById(this.db, row.userId);
-    return user && !user.disabled && user.email.toLowerCase() === row.email.toLowerCase() ? user : undefined;
+    return user && stillValid(row, user) ? user : undefined;
   }
 
   /**
    * Set the new password with the token, in one transaction: the token is used up only if the new
    * password passes the policy. Every session ends (refresh tokens, access tokens issued before now,
-   * console sessions). Following the link proves the mailbox, so the address counts as verified.
+   * console sessions), other reset links die, and a pending change of e-mail address is cancelled: a
+   * reset is how the owner takes back an account, and the address someone else asked for must not
+   * become the account's afterwards. The address is not marked verified here: links go to verified
+   * addresses only (see `process`).
    */
   async reset(token: string, newPassword: string, ctx: RequestContext): Promise<UserRecord> {
     const now = new Date(this.clock.now());
@@ -97,15 +107,23 @@ export class PasswordReset {
       const row = await consumeAccountToken(tx, 'reset_password', token, now);
       if (!row) throw invalidResetToken();
       const u = await findUserById(tx, row.userId);
-      if (!u || u.disabled || u.email.toLowerCase() !== row.email.toLowerCase()) throw invalidResetToken();
+      if (!u || !stillValid(row, u)) throw invalidResetToken();
       await this.users.setPassword(tx, u, newPassword);
       await tx.delete(consoleSessions).where(eq(consoleSessions.userId, u.id));
-      await invalidateAccountTokens(tx, u.id, 'reset_password', now);
-      if (!u.emailVerified) await updateUser(tx, u.id, { emailVerified: true }, now);
-      await this.audit.record(tx, { type: 'password.reset', subjectId: u.id, details: { sessions_ended: true } }, { ...ctx, actorId: u.id });
+      if (u.pendingEmail !== null) {
+        await updateUser(tx, u.id, { pendingEmail: null }, now);
+        await invalidateAccountTokens(tx, u.id, 'verify_email', now);
+      }
+      const details = { sessions_ended: true, ...(u.pendingEmail !== null ? { email_change_cancelled: true } : {}) };
+      await this.audit.record(tx, { type: 'password.reset', subjectId: u.id, details }, { ...ctx, actorId: u.id });
       return u;
     });
     await this.cache.invalidate(user.id);
     return user;
   }
+}
+
+/** A link is good only for the verified address it was mailed to, of an account still enabled. */
+function stillValid(row: AccountTokenRow, user: UserRecord): boolean {
+  return !user.disabled && user.emailVerified && user.email === row.email;
 }

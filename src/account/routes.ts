@@ -65,7 +65,7 @@ export async function accountRoutes(fastify: FastifyInstance) {
     '/email/verify',
     {
       config: { access: { kind: 'public', reason: 'the mailed single-use token is the credential' }, rateLimitGroup: 'account' },
-      schema: { tags: ['account'], summary: 'Verify the e-mail address with the mailed token', body: VerifyBody, response: { 200: Verified, 400: Problem } },
+      schema: { tags: ['account'], summary: 'Verify the e-mail address (or a requested new one) with the mailed token', body: VerifyBody, response: { 200: Verified, 400: Problem, 409: Problem } },
     },
     async (request, reply) => {
       await w.account.verification.verify(request.body.token, requestContext(request));

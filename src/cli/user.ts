@@ -100,7 +100,8 @@ const ImportLine = Type.Object(
     username: Username,
     email: Email,
     full_name: Type.Optional(Type.Union([FullName, Type.Null()])),
-    hashed_password: Type.String({ pattern: '^(\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}|\\$argon2id\\$.+)$' }),
+    // bcrypt costs 04-13 (BCRYPT_MAX_COST): every failed login is padded to the highest one stored.
+    hashed_password: Type.String({ pattern: '^(\\$2[aby]\\$(0[4-9]|1[0-3])\\$[./A-Za-z0-9]{53}|\\$argon2id\\$.+)$' }),
     disabled: Type.Optional(Type.Boolean()),
     roles: Type.Optional(Type.Array(Type.String())),
     email_verified: Type.Optional(Type.Boolean()),

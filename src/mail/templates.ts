@@ -49,3 +49,38 @@ export function passwordResetMail(to: Recipient, link: string, minutes: number):
 <p>The link works once. If you did not ask for this, ignore this message: your password stays as it is.</p>`;
   return { to: to.email, subject, text, html: page(subject, body), kind: 'reset_password' };
 }
+
+/**
+ * An address shown in a mail to someone who may not own it: enough to recognise (first and last
+ * character of the local part, first character of the domain, its last label), not enough to learn it.
+ */
+export function maskAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  const local = at > 0 ? address.slice(0, at) : address;
+  const domain = at > 0 ? address.slice(at + 1) : '';
+  const maskedLocal = local.length <= 2 ? `${local[0] ?? ''}***` : `${local[0]}***${local[local.length - 1]}`;
+  const labels = domain.split('.');
+  const tld = labels.length > 1 ? `.${labels[labels.length - 1]}` : '';
+  return `${maskedLocal}@${domain[0] ?? ''}***${tld}`;
+}
+
+/** To the current address when a change to `newAddress` is requested. */
+export function emailChangeNoticeMail(to: Recipient, newAddress: string, forgotLink: string): MailMessage {
+  const subject = 'Your e-mail address is being changed';
+  const masked = maskAddress(newAddress);
+  const text = [
+    `Hello ${to.username},`,
+    '',
+    `someone signed in to your account asked to change its e-mail address to ${masked}.`,
+    `Nothing changes until that address is confirmed; until then this address (${to.email}) stays the account's.`,
+    '',
+    'If this was you, there is nothing to do here.',
+    `If it was not you, someone may know your password: reset it now at ${forgotLink} (the link goes to this address). A reset signs everyone out and cancels the change.`,
+  ].join('\n');
+  const body = html`<p>Hello ${to.username},</p>
+<p>someone signed in to your account asked to change its e-mail address to <strong>${masked}</strong>.
+Nothing changes until that address is confirmed; until then this address (${to.email}) stays the account's.</p>
+<p>If this was you, there is nothing to do here.</p>
+<p>If it was not you, someone may know your password: <a href="${forgotLink}">reset it now</a> (the link goes to this address). A reset signs everyone out and cancels the change.</p>`;
+  return { to: to.email, subject, text, html: page(subject, body), kind: 'email_change_notice' };
+}

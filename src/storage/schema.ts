@@ -26,6 +26,8 @@ export const users = pgTable(
     passwordHash: text('password_hash').notNull(),
     disabled: boolean('disabled').notNull().default(false),
     emailVerified: boolean('email_verified').notNull().default(false),
+    /** A new address waiting for its verification link; `email` stays the account's until then. */
+    pendingEmail: text('pending_email'),
     /** Tokens issued before this instant are dead: logout-everywhere, password change, admin force-logout. */
     tokensValidAfter: ts('tokens_valid_after').notNull().defaultNow(),
     createdAt: ts('created_at').notNull().defaultNow(),

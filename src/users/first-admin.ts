@@ -5,7 +5,7 @@ import { ConfigError, type Config } from '../config/load.js';
 import { ProblemError } from '../http/errors.js';
 import type { Executor } from '../storage/database.js';
 import { userRoles, users } from '../storage/schema.js';
-import { findUserByEmail, findUserByUsername } from './repository.js';
+import { emailKey, findUserByEmailKey, findUserByUsername } from './repository.js';
 import type { UsersService } from './service.js';
 
 /** A setup link opens the first-admin page for this long (issue 17: short, because it is printed to a console). */
@@ -41,7 +41,7 @@ export async function bootstrapAdmin(config: Config, db: Executor, users: UsersS
   const password = config.BOOTSTRAP_ADMIN_PASSWORD;
   if (!username || !email || !password) return { kind: 'not-configured' };
   if ((await adminUsernames(db, 1)).count > 0) return { kind: 'admin-exists' };
-  const existing = (await findUserByUsername(db, username)) ?? (await findUserByEmail(db, email));
+  const existing = (await findUserByUsername(db, username)) ?? (await findUserByEmailKey(db, await emailKey(db, email)));
   if (existing) return { kind: 'user-exists', username: existing.username };
   try {
     const u = await users.create({ username, email, password, roles: ['admin', 'user'], emailVerified: true }, bootstrapContext, 'user.created');

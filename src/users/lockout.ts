@@ -5,7 +5,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Db } from '../storage/database.js';
 import { StateUnavailableError, type StateStore } from '../storage/state/store.js';
 import type { UserRecord } from './repository.js';
-import { LoginError, type LoginFailure, type LoginGuard } from './service.js';
+import { LoginError, loginDigest, type Factor, type LoginFailure, type LoginGuard } from './service.js';
 
 /** ASVS 5.0 V6.3.1 / NIST 800-63B §5.2.2: never more than 100 failed attempts per hour on one account. */
 export const MAX_ATTEMPTS_PER_HOUR = 100;
@@ -22,8 +22,11 @@ interface Logger {
   info(obj: object, msg: string): void;
 }
 
-/** What a key is about: the login as typed (covers unknown names too) or the account behind it. */
-type Subject = { kind: 'login'; login: string } | { kind: 'user'; id: string };
+/**
+ * What a key is about: the login as typed (covers unknown names too), the account behind it (password
+ * failures), or the account's second factor (wrong TOTP or recovery codes).
+ */
+type Subject = { kind: 'login'; login: string } | { kind: 'user'; id: string } | { kind: 'factor'; id: string };
 
 /**
  * Per-account brute-force protection, independent of the client's IP (a botnet rotating addresses
@@ -38,6 +41,11 @@ type Subject = { kind: 'login'; login: string } | { kind: 'user'; id: string };
  *    lock within 24 h (at most 24 h); after a lock, one guess at a time until success or a new lock;
  *  - never more than MAX_ATTEMPTS_PER_HOUR attempts per hour, whatever the settings;
  *  - a success or an admin's unlock clears it; `account.locked` / `account.unlocked` are audited.
+ *
+ * Second-factor failures are counted under a key of their own, with the same thresholds: a correct
+ * password clears the password counts only, so someone who has the password and guesses TOTP codes
+ * between password logins still escalates to a lock. Only a correct second factor (or an unlock)
+ * clears them. While either side is locked or paused, both the password and the code are refused.
  *
  * Refusals raise LoginError('locked'), which every login surface answers exactly like a wrong
  * password. When the state store is unhealthy the guard fails closed: logins are refused, because a
@@ -56,6 +64,7 @@ export class AccountLockout implements LoginGuard {
 
   private key(s: Subject) {
     if (s.kind === 'user') return `lockout:u:${s.id}`;
+    if (s.kind === 'factor') return `lockout:f:${s.id}`;
     // Hashed: bounded key size, and no raw login (often an e-mail address) in a shared Redis.
     const norm = s.login.trim().normalize('NFKC').toLowerCase();
     return `lockout:l:${createHash('sha256').update(norm).digest('base64url')}`;
@@ -65,10 +74,18 @@ export class AccountLockout implements LoginGuard {
     return Math.max(1, Math.ceil(this.config.LOCKOUT_THRESHOLD / 2));
   }
 
-  private subjects(login: string, user: UserRecord | undefined): Subject[] {
+  /** The keys an attempt on `factor` counts under. */
+  private subjects(login: string, user: UserRecord | undefined, factor: Factor): Subject[] {
+    if (factor === 'second_factor') return user ? [{ kind: 'factor', id: user.id }] : [];
     const out: Subject[] = [{ kind: 'login', login }];
     if (user) out.push({ kind: 'user', id: user.id });
     return out;
+  }
+
+  /** The keys of the other factor: not counted by this attempt, but a lock or pause there refuses it too. */
+  private held(login: string, user: UserRecord | undefined, factor: Factor): string[] {
+    if (factor === 'password') return user ? [this.key({ kind: 'factor', id: user.id })] : [];
+    return [this.key({ kind: 'login', login }), ...(user ? this.accountKeys(user) : [])];
   }
 
   private refuse(reason: string, ctx: RequestContext): never {
@@ -78,10 +95,13 @@ export class AccountLockout implements LoginGuard {
   }
 
   /** Admission: one atomic reservation per key; refuse while locked, paused, or over budget. */
-  async before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void> {
+  async before(login: string, user: UserRecord | undefined, ctx: RequestContext, factor: Factor = 'password'): Promise<void> {
     if (!this.state.healthy()) throw new StateUnavailableError();
     try {
-      for (const s of this.subjects(login, user)) await this.admit(this.key(s), ctx);
+      for (const k of this.held(login, user, factor)) {
+        if ((await this.state.get(`${k}:until`)) || (await this.state.get(`${k}:slow`))) this.refuse('locked (other factor)', ctx);
+      }
+      for (const s of this.subjects(login, user, factor)) await this.admit(this.key(s), ctx);
     } catch (e) {
       if (e instanceof LoginError || e instanceof StateUnavailableError) throw e;
       this.log?.warn({ err: e }, 'lockout state unavailable: refusing login');
@@ -102,10 +122,10 @@ export class AccountLockout implements LoginGuard {
     if (!(await this.state.setIfAbsent(`${k}:probe`, '1', PROBE_MS))) this.refuse('locked (probe in flight)', ctx);
   }
 
-  async failed(login: string, user: UserRecord | undefined, _reason: LoginFailure, ctx: RequestContext): Promise<void> {
+  async failed(login: string, user: UserRecord | undefined, _reason: LoginFailure, ctx: RequestContext, factor: Factor = 'password'): Promise<void> {
     try {
       const locked: Array<{ kind: Subject['kind']; level: number; minutes: number }> = [];
-      for (const s of this.subjects(login, user)) {
+      for (const s of this.subjects(login, user, factor)) {
         const k = this.key(s);
         const n = Number((await this.state.get(`${k}:n`)) ?? 0);
         if (n >= this.config.LOCKOUT_THRESHOLD) {
@@ -124,7 +144,13 @@ export class AccountLockout implements LoginGuard {
             type: 'account.locked',
             subjectId: user?.id ?? null,
             flagged: true,
-            details: { login: login.slice(0, 254), keys: locked.map((l) => l.kind), level: longest.level, minutes: longest.minutes },
+            details: {
+              // The account's name, or for an unknown login only its digest (loginDigest says why).
+              ...(user ? { login: user.username } : { login_sha256: loginDigest(login) }),
+              keys: locked.map((l) => l.kind),
+              level: longest.level,
+              minutes: longest.minutes,
+            },
           },
           ctx,
         );
@@ -138,7 +164,7 @@ export class AccountLockout implements LoginGuard {
   /** A shed attempt (503) checked no password: give back the reservation `before` took for it. */
   async abandoned(login: string, user: UserRecord | undefined, _ctx: RequestContext): Promise<void> {
     try {
-      for (const s of this.subjects(login, user)) {
+      for (const s of this.subjects(login, user, 'password')) {
         const k = this.key(s);
         for (const [counter, ttlMs] of [[`${k}:n`, MEMORY_MS], [`${k}:hour`, HOUR_MS]] as const) {
           if (Number((await this.state.get(counter)) ?? 0) > 0) await this.state.increment(counter, ttlMs, -1);
@@ -160,9 +186,9 @@ export class AccountLockout implements LoginGuard {
     return { level, minutes: Math.round(ms / 60_000) };
   }
 
-  async succeeded(user: UserRecord, _ctx: RequestContext): Promise<void> {
+  async succeeded(user: UserRecord, _ctx: RequestContext, factor: Factor = 'password'): Promise<void> {
     try {
-      await this.reset(user);
+      await this.reset(user, factor === 'second_factor');
     } catch (e) {
       this.log?.warn({ err: e }, 'could not reset the lockout state after a successful login');
     }
@@ -173,21 +199,26 @@ export class AccountLockout implements LoginGuard {
     return [this.key({ kind: 'user', id: user.id }), this.key({ kind: 'login', login: user.username }), this.key({ kind: 'login', login: user.email })];
   }
 
-  /** Every counter of the account gone, in one state-store call (a login would otherwise make 18). */
-  private reset(user: Pick<UserRecord, 'id' | 'username' | 'email'>) {
-    return this.state.delete(...this.accountKeys(user).flatMap((k) => ['n', 'until', 'level', 'slow', 'probe', 'hour'].map((part) => `${k}:${part}`)));
+  /** The password counters of the account and, with `secondFactor`, its second-factor ones: one state-store call. */
+  private reset(user: Pick<UserRecord, 'id' | 'username' | 'email'>, secondFactor: boolean) {
+    const keys = secondFactor ? [...this.accountKeys(user), this.key({ kind: 'factor', id: user.id })] : this.accountKeys(user);
+    return this.state.delete(...keys.flatMap((k) => ['n', 'until', 'level', 'slow', 'probe', 'hour'].map((part) => `${k}:${part}`)));
+  }
+
+  private allKeys(user: Pick<UserRecord, 'id' | 'username' | 'email'>) {
+    return [...this.accountKeys(user), this.key({ kind: 'factor', id: user.id })];
   }
 
   private async clearUser(user: Pick<UserRecord, 'id' | 'username' | 'email'>) {
     let wasLocked = false;
-    for (const k of this.accountKeys(user)) if (await this.state.get(`${k}:until`)) wasLocked = true;
-    await this.reset(user);
+    for (const k of this.allKeys(user)) if (await this.state.get(`${k}:until`)) wasLocked = true;
+    await this.reset(user, true);
     return wasLocked;
   }
 
-  /** Is this account (by id, username or e-mail) locked or paused now? */
+  /** Is this account (by id, username or e-mail, or its second factor) locked or paused now? */
   async isLocked(user: Pick<UserRecord, 'id' | 'username' | 'email'>): Promise<boolean> {
-    for (const k of this.accountKeys(user)) if ((await this.state.get(`${k}:until`)) || (await this.state.get(`${k}:slow`))) return true;
+    for (const k of this.allKeys(user)) if ((await this.state.get(`${k}:until`)) || (await this.state.get(`${k}:slow`))) return true;
     return false;
   }
 

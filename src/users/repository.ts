@@ -1,5 +1,5 @@
 import { and, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { Executor } from '../storage/database.js';
+import { queryRows, type Executor } from '../storage/database.js';
 import { mfaTotp, userRoles, users } from '../storage/schema.js';
 import { decodeCursor, encodeCursor } from '../storage/pagination.js';
 
@@ -18,6 +18,7 @@ const withRoles = {
   passwordHash: users.passwordHash,
   disabled: users.disabled,
   emailVerified: users.emailVerified,
+  pendingEmail: users.pendingEmail,
   tokensValidAfter: users.tokensValidAfter,
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
@@ -37,7 +38,21 @@ async function one(ex: Executor, where: SQL | undefined): Promise<UserRecord | u
 
 export const findUserById = (ex: Executor, id: string) => (isUuid(id) ? one(ex, eq(users.id, id)) : Promise.resolve(undefined));
 export const findUserByUsername = (ex: Executor, username: string) => one(ex, sql`lower(${users.username}) = lower(${username})`);
-export const findUserByEmail = (ex: Executor, email: string) => one(ex, sql`lower(${users.email}) = lower(${email})`);
+
+/**
+ * The one normalisation of an e-mail address: what the database's `lower()` makes of it, the rule of
+ * the unique index on users.email. Every per-address lookup and per-address counter keys on this, so
+ * they cannot disagree: JavaScript's toLowerCase differs from SQL lower() outside ASCII ('İ' becomes
+ * 'i̇' in JavaScript and 'i' in PostgreSQL), and a counter keyed on one while the lookup used the
+ * other would give each such spelling of one address a budget of its own.
+ */
+export async function emailKey(ex: Executor, address: string): Promise<string> {
+  const [row] = await queryRows<{ key: string }>(ex, sql`select lower(${address}::text) as key`);
+  return row!.key;
+}
+
+/** The account whose address has this key (see emailKey). */
+export const findUserByEmailKey = (ex: Executor, key: string) => one(ex, sql`lower(${users.email}) = ${key}`);
 /** A user as a login reads it: with whether TOTP is on, read in the same query (one round trip fewer per login). */
 export interface LoginUser extends UserRecord {
   mfaEnrolled: boolean;
@@ -103,7 +118,7 @@ export async function insertUser(ex: Executor, u: NewUser): Promise<UserRecord> 
   return { ...row!, roles: [...u.roles].sort() };
 }
 
-export type UserPatch = Partial<Pick<UserRow, 'email' | 'fullName' | 'passwordHash' | 'disabled' | 'emailVerified' | 'tokensValidAfter'>>;
+export type UserPatch = Partial<Pick<UserRow, 'email' | 'fullName' | 'passwordHash' | 'disabled' | 'emailVerified' | 'pendingEmail' | 'tokensValidAfter'>>;
 
 export async function updateUser(ex: Executor, id: string, patch: UserPatch, now: Date): Promise<UserRecord | undefined> {
   const rows = await ex
@@ -157,4 +172,12 @@ export async function countUsers(ex: Executor): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-
+/** The highest bcrypt cost among stored password hashes, or undefined when none is bcrypt (imported, not yet rehashed). */
+export async function highestStoredBcryptCost(ex: Executor): Promise<number | undefined> {
+  const pattern = '^\\$2[aby]\\$[0-9]{2}\\$';
+  const [row] = await queryRows<{ cost: number | null }>(
+    ex,
+    sql`select max(substring(${users.passwordHash} from 5 for 2)::int) as cost from ${users} where ${users.passwordHash} ~ ${pattern}`,
+  );
+  return row?.cost === null || row?.cost === undefined ? undefined : Number(row.cost);
+}

@@ -59,10 +59,12 @@ export async function userRoutes(fastify: FastifyInstance) {
       schema: { tags: ['users'], body: UpdateMeBody, response: { 200: UserOut, 409: Problem, 422: Problem } },
     },
     async (request, reply) => {
+      const authTime = request.auth!.claims.auth_time;
       const { user } = await w.users.updateProfile(
         request.auth!.user!.id,
-        { fullName: request.body.full_name, email: request.body.email },
+        { fullName: request.body.full_name, email: request.body.email, currentPassword: request.body.current_password },
         requestContext(request),
+        { authTime: typeof authTime === 'number' ? authTime : undefined },
       );
       reply.header('cache-control', 'no-store');
       return toUserOut(user);

@@ -28,6 +28,7 @@ export const UserOut = Type.Object(
     roles: Type.Array(Type.String()),
     disabled: Type.Boolean(),
     email_verified: Type.Boolean(),
+    pending_email: Type.Optional(Type.String({ description: 'a new address waiting for its verification link; `email` stays until then' })),
     created_at: Type.String({ format: 'date-time' }),
   },
   { additionalProperties: false },
@@ -35,7 +36,13 @@ export const UserOut = Type.Object(
 export type UserOut = Static<typeof UserOut>;
 
 export const UpdateMeBody = Type.Object(
-  { full_name: Type.Optional(Type.Union([FullName, Type.Null()])), email: Type.Optional(Email) },
+  {
+    full_name: Type.Optional(Type.Union([FullName, Type.Null()])),
+    /** A new address stays pending until its mailed link is followed. */
+    email: Type.Optional(Email),
+    /** Required with a new email (unless the access token shows a sign-in within the last 5 minutes). */
+    current_password: Type.Optional(Password),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type UpdateMeBody = Static<typeof UpdateMeBody>;

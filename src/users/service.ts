@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { invalidateAccountTokens } from '../account/account-tokens.js';
 import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
@@ -12,8 +13,11 @@ import { consoleSessions } from '../storage/schema.js';
 import { HasherOverloadedError, type PasswordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import {
+  emailKey,
+  findUserByEmailKey,
   findUserById,
   findUserByLogin,
+  highestStoredBcryptCost,
   insertUser,
   listUsers,
   setUserRoles,
@@ -34,8 +38,18 @@ export function toUserOut(u: UserRecord): UserOut {
     roles: u.roles,
     disabled: u.disabled,
     email_verified: u.emailVerified,
+    ...(u.pendingEmail !== null ? { pending_email: u.pendingEmail } : {}),
     created_at: u.createdAt.toISOString(),
   };
+}
+
+/**
+ * What audit events, log lines and alerts keep of a typed login that names no account: a short hash,
+ * never the text (it is often a password typed into the username box). Monitoring can still count
+ * distinct targets by it.
+ */
+export function loginDigest(login: string): string {
+  return createHash('sha256').update(login.toLowerCase()).digest('hex').slice(0, 16);
 }
 
 /** Why a login failed; logged and audited, never shown beyond "invalid credentials". */
@@ -60,20 +74,44 @@ export interface NewUserInput {
   emailVerified?: boolean;
 }
 
-/** Hooks other capabilities attach to (lockout, e-mail verification) without the service knowing them. */
+/**
+ * Which credential an attempt checks. The lockout counts second-factor failures apart from password
+ * failures, so that a correct password (which an attacker guessing TOTP codes already has) cannot
+ * clear them: only a correct second factor does.
+ */
+export type Factor = 'password' | 'second_factor';
+
+/** Hooks other capabilities attach to (lockout, metrics) without the service knowing them. `factor`: 'password' when absent. */
 export interface LoginGuard {
-  /** Throw LoginError('locked') to refuse before the password is even checked. `user`: who `login` names, if anyone. */
-  before(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
-  failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext): Promise<void>;
-  succeeded(user: UserRecord, ctx: RequestContext): Promise<void>;
+  /** Throw LoginError('locked') to refuse before the credential is even checked. `user`: who `login` names, if anyone. */
+  before(login: string, user: UserRecord | undefined, ctx: RequestContext, factor?: Factor): Promise<void>;
+  failed(login: string, user: UserRecord | undefined, reason: LoginFailure, ctx: RequestContext, factor?: Factor): Promise<void>;
+  succeeded(user: UserRecord, ctx: RequestContext, factor?: Factor): Promise<void>;
   /** The attempt admitted by `before` was shed (hasher overloaded, 503) before any password was checked. */
   abandoned?(login: string, user: UserRecord | undefined, ctx: RequestContext): Promise<void>;
 }
 
+/**
+ * Any credential change (password changed or reset, e-mail address changed, MFA removed, a force-logout
+ * or disable) voids the password-reset links still outstanding: a link requested before the change
+ * (by whoever could read the mailbox then) must not undo it afterwards.
+ */
+/** How recent a sign-in lets a signed-in user change the e-mail address without typing the password again. */
+export const RECENT_SIGN_IN_MS = 5 * 60_000;
+
+export function voidResetLinks(ex: Executor, userId: string, now: Date) {
+  return invalidateAccountTokens(ex, userId, 'reset_password', now);
+}
+
+/** How often the highest stored bcrypt cost (the padding of failed password checks) is read again. */
+const TIMING_PAD_REFRESH_MS = 5 * 60_000;
+
 export class UsersService {
   readonly loginGuards: LoginGuard[] = [];
+  private timingPadReadAt = -Infinity;
+  private timingPadRead: Promise<void> | undefined;
   readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
-  /** After a user's e-mail address changed (it is unverified again): e-mail verification mails the new one. */
+  /** After a change of e-mail address was requested (user.pendingEmail set): the link and the notice are mailed. */
   readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
 
   constructor(
@@ -140,22 +178,15 @@ export class UsersService {
   }
 
   /**
-   * Check a username-or-email and password. Unknown users cost one argon2 verification like everyone
-   * else. An imported bcrypt hash (or argon2 with old parameters) is replaced after a successful check.
+   * Check a username-or-email and password. A failure costs the same whether the user is unknown, has
+   * an argon2id hash or an imported bcrypt one (PasswordHasher.verify). An imported bcrypt hash (or
+   * argon2 with old parameters) is replaced after a successful check.
    */
   async authenticate(login: string, password: string, ctx: RequestContext): Promise<LoginUser> {
     // Shed before any work when the hashing queue is full (the same answer for every account).
     this.hasher.assertCapacity();
     const user = await findUserByLogin(this.db, login);
-    for (const g of this.loginGuards) await g.before(login, user, ctx);
-    let result: Awaited<ReturnType<PasswordHasher['verify']>>;
-    try {
-      result = await this.hasher.verify(user?.passwordHash, password);
-    } catch (e) {
-      // A login shed with 503 guessed nothing: it must not count toward the account's lockout.
-      if (e instanceof HasherOverloadedError) for (const g of this.loginGuards) await g.abandoned?.(login, user, ctx);
-      throw e;
-    }
+    const result = await this.guardedVerify(login, user, password, ctx);
     let failure: LoginFailure | undefined;
     if (!user) failure = 'unknown_user';
     else if (!result.ok) failure = 'bad_password';
@@ -169,11 +200,7 @@ export class UsersService {
           type: 'login.failed',
           actorId: user?.id ?? null,
           subjectId: user?.id ?? null,
-          // Never the typed text for an unknown login: it may be a password typed into the wrong field.
-          // A short hash still lets monitoring count distinct targets.
-          details: user
-            ? { reason: failure, login: user.username }
-            : { reason: failure, login_sha256: createHash('sha256').update(login.toLowerCase()).digest('hex').slice(0, 16) },
+          details: user ? { reason: failure, login: user.username } : { reason: failure, login_sha256: loginDigest(login) },
         },
         ctx,
       );
@@ -190,33 +217,33 @@ export class UsersService {
     return user!;
   }
 
-  async updateProfile(id: string, patch: { fullName?: string | null | undefined; email?: string | undefined }, ctx: RequestContext) {
-    const current = await this.get(id);
-    const emailChanged = patch.email !== undefined && patch.email.toLowerCase() !== current.email.toLowerCase();
+  /**
+   * Failed checks are padded to the slowest stored hash (PasswordHasher.verify): which that is, is read
+   * from the database every few minutes, so hashes imported by `warden user import` beside a running
+   * server are covered, and the padding goes once the last bcrypt hash has been rehashed away. (A
+   * check that meets a higher cost raises the padding at once.)
+   */
+  private async readTimingPad() {
+    if (this.clock.now() - this.timingPadReadAt < TIMING_PAD_REFRESH_MS) return;
+    this.timingPadRead ??= highestStoredBcryptCost(this.db)
+      .then((cost) => {
+        this.hasher.slowestStoredBcryptCost = cost;
+        this.timingPadReadAt = this.clock.now();
+      })
+      .finally(() => (this.timingPadRead = undefined));
+    await this.timingPadRead;
+  }
+
+  /** The lockout's admission, then the hash check; a check shed with 503 gives its admission back. */
+  private async guardedVerify(login: string, user: UserRecord | undefined, password: string, ctx: RequestContext) {
+    await this.readTimingPad();
+    for (const g of this.loginGuards) await g.before(login, user, ctx);
     try {
-      const user = await this.db.transaction(async (tx) => {
-        const u = await updateUser(
-          tx,
-          id,
-          {
-            ...(patch.fullName !== undefined ? { fullName: patch.fullName } : {}),
-            ...(patch.email !== undefined ? { email: patch.email } : {}),
-            ...(emailChanged ? { emailVerified: false } : {}),
-          },
-          this.now(),
-        );
-        await this.audit.record(
-          tx,
-          { type: 'user.updated', subjectId: id, details: { fields: Object.keys(patch), email_changed: emailChanged } },
-          { ...ctx, actorId: id },
-        );
-        return u!;
-      });
-      await this.cache.invalidate(id);
-      if (emailChanged) for (const hook of this.emailChangedHooks) await hook(user, { ...ctx, actorId: id });
-      return { user, emailChanged };
+      return await this.hasher.verify(user?.passwordHash, password);
     } catch (e) {
-      throw this.uniqueViolation(e) ?? e;
+      // A check shed with 503 guessed nothing: it must not count toward the account's lockout.
+      if (e instanceof HasherOverloadedError) for (const g of this.loginGuards) await g.abandoned?.(login, user, ctx);
+      throw e;
     }
   }
 
@@ -230,7 +257,109 @@ export class UsersService {
     await updateUser(ex, id, { tokensValidAfter: now }, now);
     const ended = await endSessions(ex, { userId: id, exceptSid }, reason, now);
     await ex.delete(consoleSessions).where(eq(consoleSessions.userId, id));
+    // A credential change or a force-logout: outstanding reset links die too (voidResetLinks says why).
+    await voidResetLinks(ex, id, now);
     return ended;
+  }
+
+  /**
+   * The password of a signed-in user, asked again before a sensitive change (password, e-mail, MFA
+   * removal). The same lockout as a login guards it: a stolen access token must not become a way to
+   * guess the password without limit. False for a wrong password and for a locked account alike, so
+   * the caller answers both the same; 503 (HasherOverloadedError) when the hashing queue is full.
+   */
+  async confirmPassword(user: UserRecord, password: string, ctx: RequestContext): Promise<boolean> {
+    this.hasher.assertCapacity();
+    let result: Awaited<ReturnType<PasswordHasher['verify']>>;
+    try {
+      result = await this.guardedVerify(user.username, user, password, ctx);
+    } catch (e) {
+      if (e instanceof LoginError) return false;
+      throw e;
+    }
+    if (!result.ok) {
+      for (const g of this.loginGuards) await g.failed(user.username, user, 'bad_password', ctx);
+      return false;
+    }
+    for (const g of this.loginGuards) await g.succeeded(user, ctx);
+    return true;
+  }
+
+  /**
+   * Profile changes. A new e-mail address is only requested here: it waits in `pendingEmail` until its
+   * mailed link is followed (EmailVerification.verify swaps it in), the current address keeps working
+   * and is told (the emailChangedHooks), and the request needs the current password — or a sign-in
+   * within RECENT_SIGN_IN_MS when the access token says when (`authTime`, seconds, its auth_time claim).
+   * Without that, a stolen access token would move the account to an address its thief reads, and
+   * every reset link after it. The same address again cancels a pending change.
+   */
+  async updateProfile(
+    id: string,
+    patch: { fullName?: string | null | undefined; email?: string | undefined; currentPassword?: string | undefined },
+    ctx: RequestContext,
+    auth: { authTime?: number | undefined } = {},
+  ) {
+    const current = await this.get(id);
+    const actor = { ...ctx, actorId: id };
+    let spelling: string | undefined;
+    let pendingEmail: string | null | undefined;
+    if (patch.email !== undefined) {
+      const key = await emailKey(this.db, patch.email);
+      if (key === (await emailKey(this.db, current.email))) {
+        // The same address (as the unique index compares them): another spelling needs no proof.
+        if (patch.email !== current.email) spelling = patch.email;
+        if (current.pendingEmail !== null) pendingEmail = null;
+      } else {
+        await this.reauthenticate(current, patch.currentPassword, actor, auth.authTime);
+        if (await findUserByEmailKey(this.db, key)) throw conflict('email_taken', 'that e-mail address is already registered', 'email');
+        pendingEmail = patch.email;
+      }
+    }
+    const requested = typeof pendingEmail === 'string';
+    const fields = [...(patch.fullName !== undefined ? ['full_name'] : []), ...(patch.email !== undefined ? ['email'] : [])];
+    const now = this.now();
+    const user = await this.db.transaction(async (tx) => {
+      const u = await updateUser(
+        tx,
+        id,
+        {
+          ...(patch.fullName !== undefined ? { fullName: patch.fullName } : {}),
+          ...(spelling !== undefined ? { email: spelling } : {}),
+          ...(pendingEmail !== undefined ? { pendingEmail } : {}),
+        },
+        now,
+      );
+      // The link of a cancelled change must not complete it later.
+      if (pendingEmail === null) await invalidateAccountTokens(tx, id, 'verify_email', now);
+      if (requested || spelling !== undefined) await voidResetLinks(tx, id, now);
+      await this.audit.record(
+        tx,
+        {
+          type: 'user.updated',
+          subjectId: id,
+          details: { fields, email_change_requested: requested, ...(pendingEmail === null ? { email_change_cancelled: true } : {}) },
+        },
+        actor,
+      );
+      return u!;
+    });
+    await this.cache.invalidate(id);
+    if (requested) for (const hook of this.emailChangedHooks) await hook(user, actor);
+    return { user, emailChangeRequested: requested };
+  }
+
+  /** A sensitive change by a signed-in user: the password (under the lockout), or a recent enough sign-in. */
+  private async reauthenticate(user: UserRecord, password: string | undefined, ctx: RequestContext, authTime: number | undefined) {
+    if (password === undefined) {
+      if (authTime !== undefined && this.clock.now() - authTime * 1000 <= RECENT_SIGN_IN_MS) return;
+      throw unprocessable('current_password_required', 'changing the e-mail address needs current_password', [
+        { field: 'current_password', message: 'is required to change the e-mail address' },
+      ]);
+    }
+    if (!(await this.confirmPassword(user, password, ctx))) {
+      await this.audit.record(this.db, { type: 'email.change_failed', subjectId: user.id, details: { reason: 'wrong_password' } }, ctx);
+      throw unprocessable('wrong_password', 'current_password is not correct', [{ field: 'current_password', message: 'is not correct' }]);
+    }
   }
 
   /**
@@ -253,8 +382,7 @@ export class UsersService {
   /** `keepSession`: the sid of the token the change was made with. */
   async changePassword(id: string, current: string, next: string, ctx: RequestContext, keepSession?: string) {
     const user = await this.get(id);
-    const check = await this.hasher.verify(user.passwordHash, current);
-    if (!check.ok) {
+    if (!(await this.confirmPassword(user, current, ctx))) {
       await this.audit.record(this.db, { type: 'password.change_failed', subjectId: id }, { ...ctx, actorId: id });
       throw unprocessable('wrong_password', 'current_password is not correct', [{ field: 'current_password', message: 'is not correct' }]);
     }

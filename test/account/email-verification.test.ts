@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { accountTokens, auditEvents } from '../../src/storage/schema.js';
-import { bearer, createTestApp, form, passwordLogin, registerUser, tokensFor, type TestApp } from '../support/app.js';
+import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 
 async function events(t: TestApp, type: string, subjectId: string) {
@@ -78,7 +78,7 @@ describe('e-mail verification over a real SMTP server', () => {
     await registerUser(t.app, 'carol');
     const first = tokenFrom(await smtp.next('carol@example.com'), '/email/verify').token;
     const { access_token } = await tokensFor(t.app, 'carol');
-    const patch = await t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(access_token), payload: { email: 'carol.new@example.com' } });
+    const patch = await t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(access_token), payload: { email: 'carol.new@example.com', current_password: STRONG_PASSWORD } });
     assert.equal(patch.statusCode, 200);
     const second = tokenFrom(await smtp.next('carol.new@example.com'), '/email/verify').token;
     assert.equal((await t.app.inject({ method: 'POST', url: '/email/verify', payload: { token: first } })).statusCode, 400);

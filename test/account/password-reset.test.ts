@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
+import { authenticator } from 'otplib';
 import { chromium } from 'playwright-core';
-import { auditEvents, consoleSessions } from '../../src/storage/schema.js';
+import { auditEvents, consoleSessions, users } from '../../src/storage/schema.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 
@@ -19,11 +20,17 @@ async function refresh(t: TestApp, refreshToken: string) {
   return t.app.inject({ method: 'POST', url: '/token', ...form({ grant_type: 'refresh_token', refresh_token: refreshToken }) });
 }
 
-/** Register, then swallow the verification mail so the next mail for the address is the reset one. */
+/** Register and verify the address with the mailed link (reset links go to verified addresses only). */
 async function userWithMailbox(t: TestApp, smtp: SmtpHarness, name: string) {
   const u = await registerUser(t.app, name);
-  await smtp.next(u.email);
+  const { token } = tokenFrom(await smtp.next(u.email), '/email/verify');
+  assert.equal((await t.app.inject({ method: 'POST', url: '/email/verify', payload: { token } })).statusCode, 200);
   return u;
+}
+
+async function resetLink(t: TestApp, smtp: SmtpHarness, email: string) {
+  assert.equal((await forgot(t, email)).statusCode, 202);
+  return tokenFrom(await smtp.next(email), '/password/reset').token;
 }
 
 describe('password reset over a real SMTP server', () => {
@@ -82,7 +89,7 @@ describe('password reset over a real SMTP server', () => {
     const audit = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, bob.id), eq(auditEvents.type, 'password.reset')));
     assert.equal(audit.length, 1);
     assert.doesNotMatch(JSON.stringify(audit), /wpr_/);
-    // Following the mailed link proved the mailbox.
+    // The address stays verified (links go to verified addresses only; a reset never verifies one).
     const me = await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer((await tokensFor(t.app, 'bob', NEW_PASSWORD)).access_token) });
     assert.equal(me.statusCode, 200, me.body);
     assert.equal(me.json().email_verified, true);
@@ -112,7 +119,9 @@ describe('password reset over a real SMTP server', () => {
     const stalled = await startSmtp({ hold: true });
     const t2 = await createTestApp({ env: { SMTP_URL: stalled.url } });
     try {
-      await registerUser(t2.app, 'dana');
+      const dana = await registerUser(t2.app, 'dana');
+      // Verified without its mail (the SMTP server holds every message): reset links go to verified addresses only.
+      await t2.warden.db.update(users).set({ emailVerified: true }).where(eq(users.id, dana.id));
       const answers = [];
       for (const email of ['dana@example.com', 'ghost@example.com', 'dana@example.com']) answers.push(await forgot(t2, email));
       assert.deepEqual(answers.map((a) => a.statusCode), [202, 202, 202]);
@@ -127,6 +136,47 @@ describe('password reset over a real SMTP server', () => {
       stalled.release();
       await t2.close();
       await stalled.close();
+    }
+  });
+
+  describe('any credential change voids an outstanding reset link (issue 13 item 12)', () => {
+    let pending: string | undefined;
+    const changes: Record<string, (u: { id: string; email: string }, accessToken: string) => Promise<number>> = {
+      'password change': async (_u, at) =>
+        (await t.app.inject({ method: 'POST', url: '/users/me/password', headers: bearer(at), payload: { current_password: STRONG_PASSWORD, new_password: NEW_PASSWORD } })).statusCode,
+      'e-mail change': async (u, at) =>
+        (await t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(at), payload: { email: `new.${u.email}`, current_password: STRONG_PASSWORD } })).statusCode,
+      'MFA removal': async (_u, at) => {
+        const { secret } = (await t.app.inject({ method: 'POST', url: '/users/me/mfa/totp', headers: bearer(at) })).json() as { secret: string };
+        const code = () => authenticator.clone({ epoch: t.clock.now() }).generate(secret);
+        assert.equal((await t.app.inject({ method: 'POST', url: '/users/me/mfa/totp/confirm', headers: bearer(at), payload: { code: code() } })).statusCode, 200);
+        // Enrolling is no removal: the link still stands here (checked without using it up).
+        assert.ok(await t.warden.account.reset.check(pending!), 'the link survives an enrolment');
+        t.clock.advance(30_000);
+        return (await t.app.inject({ method: 'DELETE', url: '/users/me/mfa/totp', headers: bearer(at), payload: { code: code() } })).statusCode;
+      },
+      'admin force-logout': async (u) => {
+        await t.warden.users.forceLogout(null, u.id, {});
+        return 204;
+      },
+      'admin disable, then enable': async (u) => {
+        await t.warden.users.adminUpdate('test', u.id, { disabled: true }, {});
+        await t.warden.users.adminUpdate('test', u.id, { disabled: false }, {});
+        return 200;
+      },
+    };
+    for (const [i, [what, change]] of Object.entries(changes).entries()) {
+      it(what, async () => {
+        // A name of its own: the SMTP server is shared, and an earlier test's mails may still be unread.
+        const u = await userWithMailbox(t, smtp, `kim${i}`);
+        const { access_token } = await tokensFor(t.app, u.username);
+        pending = await resetLink(t, smtp, u.email);
+        assert.ok([200, 204].includes(await change(u, access_token)), what);
+        t.clock.advance(1000);
+        const res = await t.app.inject({ method: 'POST', url: '/password/reset', payload: { token: pending, new_password: 'an attacker chose this one' } });
+        assert.equal(res.statusCode, 400, `${what}: the older link is refused`);
+        assert.equal(res.json().code, 'invalid_reset_token', what);
+      });
     }
   });
 
@@ -160,6 +210,19 @@ describe('password reset over a real SMTP server', () => {
     await t.warden.account.reset.idle();
     await t.warden.mailer.flush();
     assert.equal(smtp.received.filter((m) => m.to.includes('gail@example.com') && /Reset/.test(m.subject)).length, 3);
+  });
+
+  it('the quota and the lookup share one normalisation: spellings SQL lower() folds together share one quota (issue 13 item 22)', async () => {
+    await userWithMailbox(t, smtp, 'iris');
+    // JavaScript lowercases 'İ' to 'i' + U+0307, PostgreSQL's lower() to 'i': every spelling below names
+    // iris@example.com for the lookup, and must count against that one address's quota.
+    for (const email of ['iris@example.com', 'İris@example.com', 'irİs@example.com', 'İrİs@example.com', 'IRIS@example.com']) {
+      const res = await t.app.inject({ method: 'POST', url: '/password/forgot/form', ...form({ email }) });
+      assert.equal(res.statusCode, 202);
+    }
+    await t.warden.account.reset.idle();
+    await t.warden.mailer.flush();
+    assert.equal(smtp.received.filter((m) => m.to.includes('iris@example.com') && /Reset/.test(m.subject)).length, 3);
   });
 
   it('the reset page escapes what it shows and refuses cross-site form posts', async () => {

@@ -4,7 +4,9 @@ import { pino } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
+import { eq } from 'drizzle-orm';
 import { lazyChildLogger } from '../../src/http/logging.js';
+import { users } from '../../src/storage/schema.js';
 
 function capture() {
   const lines: string[] = [];
@@ -67,6 +69,8 @@ describe('request logging', () => {
     });
     assert.equal(change.statusCode, 204, change.body);
 
+    // Reset links go to verified addresses only.
+    await t.warden.db.update(users).set({ emailVerified: true }).where(eq(users.id, user.id));
     const forgot = await t.app.inject({ method: 'POST', url: '/password/forgot', payload: { email: user.email } });
     assert.equal(forgot.statusCode, 202);
     const { token } = tokenFrom(await smtp.next(user.email), '/password/reset');
