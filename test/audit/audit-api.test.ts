@@ -21,7 +21,8 @@ describe('GET /admin/audit', () => {
     assert.equal((await t.app.inject({ method: 'GET', url: '/admin/audit' })).statusCode, 401);
     const res = await get('/admin/audit', user.access_token);
     assert.equal(res.statusCode, 403);
-    assert.equal(res.json().code, 'missing_permission');
+    // A plain user's token never carries the `admin` scope, so the scope check refuses first.
+    assert.equal(res.json().code, 'insufficient_scope');
   });
 
   it('lists newest first with cursor pagination that neither skips nor repeats', async () => {
