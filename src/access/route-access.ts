@@ -32,8 +32,6 @@ declare module 'fastify' {
     access?: RouteAccess;
   }
   interface FastifyInstance {
-    /** The access of routes a third-party plugin adds without route options of ours (declareAccessOf). */
-    pluginRouteAccess?: RouteAccess;
     /** Every route and its declared access, as added (docs and the test that walks the route table). */
     readonly accessTable: readonly AccessEntry[];
   }
@@ -52,6 +50,10 @@ export class RouteAccessError extends Error {
     this.name = 'RouteAccessError';
   }
 }
+
+/** The access of the routes a third-party plugin adds while it is registered (registerWithAccess). */
+const PLUGIN_ACCESS = Symbol('warden.pluginRouteAccess');
+type WithPluginAccess = FastifyInstance & { [PLUGIN_ACCESS]?: RouteAccess };
 
 const KINDS = new Set(['public', 'cookie', 'client', 'bearer']);
 
@@ -97,7 +99,7 @@ export function installRouteAccess(app: FastifyInstance) {
   const table: AccessEntry[] = [];
   app.decorate('accessTable', { getter: () => table });
   app.addHook('onRoute', function (this: FastifyInstance, route) {
-    const access = route.config?.access ?? this.pluginRouteAccess;
+    const access = route.config?.access ?? (this as WithPluginAccess)[PLUGIN_ACCESS];
     if (!access) throw new RouteAccessError(route, 'declares no access: add config.access');
     if (!KINDS.has(access.kind)) throw new RouteAccessError(route, `unknown access kind "${String(access.kind)}"`);
     if (route.config?.access === undefined) route.config = { ...route.config, access };
@@ -113,9 +115,16 @@ export function installRouteAccess(app: FastifyInstance) {
 }
 
 /**
- * Declares the access of every route a third-party plugin registers inside `instance` (an encapsulated
- * context of its own), for plugins whose routes take no options of ours (Swagger UI).
+ * Registers a third-party plugin whose routes take no options of ours (Swagger UI, @fastify/cors's
+ * preflight route) with one declaration for every route it adds while it loads. Plugins load one after
+ * another, so no other plugin's route is added meanwhile; the declaration ends when the plugin has loaded.
  */
-export function declareAccessOf(instance: FastifyInstance, access: RouteAccess) {
-  instance.decorate('pluginRouteAccess', { getter: () => access });
+export async function registerWithAccess(app: FastifyInstance, access: RouteAccess, register: () => PromiseLike<unknown>) {
+  const target = app as WithPluginAccess;
+  target[PLUGIN_ACCESS] = access;
+  try {
+    await register();
+  } finally {
+    delete target[PLUGIN_ACCESS];
+  }
 }

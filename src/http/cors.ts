@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
+import { registerWithAccess } from '../access/route-access.js';
 
 /** Headers a browser script may read from our answers (rate limits, bearer errors, correlation). */
 const EXPOSED = ['WWW-Authenticate', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'X-Request-Id', 'Location'];
@@ -16,7 +17,9 @@ async function corsPolicy(app: FastifyInstance) {
   const origins = new Set(config.corsOrigins);
   if (origins.size === 0) return;
   const any = origins.has('*');
-  await app.register(cors, {
+  // The preflight route (OPTIONS *) is anonymous by the Fetch standard: browsers send no credentials.
+  const preflight = { kind: 'public', reason: 'CORS preflight (sent without credentials)' } as const;
+  await registerWithAccess(app, preflight, () => app.register(cors, {
     origin: (origin, cb) => {
       if (!origin) return cb(null, false);
       if (any) return cb(null, '*');
@@ -28,7 +31,7 @@ async function corsPolicy(app: FastifyInstance) {
     exposedHeaders: EXPOSED,
     maxAge: 600,
     strictPreflight: true,
-  });
+  }));
 }
 
 export const corsPlugin = fp(corsPolicy, { name: 'warden-cors', fastify: '5.x' });

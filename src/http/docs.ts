@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { addRouteHeaders, PAGE_HEADERS } from './security-headers.js';
 import { SCOPES } from '../oauth/scopes.js';
-import { declareAccessOf, type RouteAccess } from '../access/route-access.js';
+import { registerWithAccess, type RouteAccess } from '../access/route-access.js';
 
 /**
  * Swagger UI loads only its own files (script, style, images) from /docs/static: no inline code, so
@@ -74,10 +74,9 @@ export async function docsPlugin(app: FastifyInstance) {
     },
   });
 
-  // Swagger UI adds its routes without options of ours: its own context declares them public.
-  await app.register(async (ui) => {
-    declareAccessOf(ui, { kind: 'public', reason: 'interactive API docs (DOCS=enabled)' });
-    await ui.register(swaggerUi, {
+  // Swagger UI adds its routes without options of ours: they are declared public as it loads.
+  await registerWithAccess(app, { kind: 'public', reason: 'interactive API docs (DOCS=enabled)' }, () =>
+    app.register(swaggerUi, {
       routePrefix: '/docs',
       staticCSP: DOCS_CSP,
       uiConfig: {
@@ -90,8 +89,8 @@ export async function docsPlugin(app: FastifyInstance) {
         syntaxHighlight: false,
       },
       initOAuth: { scopeSeparator: ' ' },
-    });
-  });
+    }),
+  );
 
   app.get('/openapi.json', { config: { access: { kind: 'public', reason: 'the OpenAPI document (DOCS=enabled)' } }, schema: { hide: true } as FastifySchema }, async (_request, reply) => {
     reply.header('cache-control', 'no-cache');

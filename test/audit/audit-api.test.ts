@@ -19,10 +19,15 @@ describe('GET /admin/audit', () => {
     await registerUser(t.app, 'plain');
     const user = await tokensFor(t.app, 'plain');
     assert.equal((await t.app.inject({ method: 'GET', url: '/admin/audit' })).statusCode, 401);
+    // A plain user's login is never granted the admin scope; with it, the permission would still be missing.
     const res = await get('/admin/audit', user.access_token);
     assert.equal(res.statusCode, 403);
-    // A plain user's token never carries the `admin` scope, so the scope check refuses first.
     assert.equal(res.json().code, 'insufficient_scope');
+    t.clock.advance(1);
+    const scoped = await t.warden.accessTokens.issue({ subject: (await t.warden.users.list({ q: 'plain', limit: 1 })).items[0]!.id, scope: 'admin', clientId: 'warden' });
+    const noPermission = await get('/admin/audit', scoped.token);
+    assert.equal(noPermission.statusCode, 403);
+    assert.equal(noPermission.json().code, 'missing_permission');
   });
 
   it('lists newest first with cursor pagination that neither skips nor repeats', async () => {

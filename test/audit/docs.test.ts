@@ -21,7 +21,7 @@ describe('interactive docs', () => {
     assert.match(spec.openapi, /^3\./);
     assert.deepEqual(spec.components.securitySchemes.OAuth2PasswordBearer.flows.password.tokenUrl, '/token');
     assert.equal(spec.components.securitySchemes.bearer.scheme, 'bearer');
-    assert.deepEqual(spec.paths['/users/me'].get.security, [{ OAuth2PasswordBearer: [] }, { bearer: [] }]);
+    assert.deepEqual(spec.paths['/users/me'].get.security, [{ OAuth2PasswordBearer: ['account'] }, { bearer: [] }]);
     assert.ok(spec.paths['/admin/audit'].get.parameters.some((p: { name: string }) => p.name === 'cursor'));
     // Public routes stay public; the console's HTML routes are not API.
     assert.equal(spec.paths['/healthz'].get.security, undefined);
