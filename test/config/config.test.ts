@@ -96,8 +96,8 @@ describe('configuration', () => {
       parseConfig({ ENCRYPTION_KEY: ` ${b64}, ${hex},${url}` }).encryptionKeys.map((k) => k.toString('hex')),
       [Buffer.alloc(32, 1).toString('hex'), hex, Buffer.alloc(32, 0xfb).toString('hex')],
     );
-    fails({ ENCRYPTION_KEY: `${b64},${Buffer.alloc(16).toString('base64')}` }, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: key 2 is not 32 bytes in base64 or hex/);
-    fails({ ENCRYPTION_KEY: 'correct horse battery staple' }, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: key 1 is not 32 bytes[^"]*$/);
+    fails({ ENCRYPTION_KEY: `${b64},${Buffer.alloc(16).toString('base64')}` }, 'ENCRYPTION_KEY', /^key 2 is not 32 bytes in base64 or hex/);
+    fails({ ENCRYPTION_KEY: 'correct horse battery staple' }, 'ENCRYPTION_KEY', /^key 1 is not 32 bytes[^"]*$/);
   });
 
   it('JWT_AUDIENCE= (empty) means tokens carry no aud', () => {
@@ -122,7 +122,7 @@ describe('configuration', () => {
       fails({ ...prod, CORS_ORIGINS: '*' }, 'CORS_ORIGINS');
     });
     it('no key to encrypt secrets at rest: neither ENCRYPTION_KEY nor SECRET_KEY', () => {
-      fails(prod, 'ENCRYPTION_KEY', /^ENCRYPTION_KEY: is needed in production \(or SECRET_KEY\)/);
+      fails(prod, 'ENCRYPTION_KEY', /^is needed in production \(or SECRET_KEY\)/);
       assert.equal(parseConfig({ ...prod, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).encryptionKeys.length, 1);
     });
     it('lists every refusal at once, each with its fix', () => {
