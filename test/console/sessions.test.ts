@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import { issueAccountToken } from '../../src/account/account-tokens.js';
+import { eq } from 'drizzle-orm';
+import { users } from '../../src/storage/schema.js';
 import { bearer, createAdmin, createTestApp, form, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { adminToken, authorizeCode, authorizeUrl, getPage, Jar, pkce, registerClient, type RegisteredClient } from '../oauth/support.js';
 import { consoleLogin, cookieJar, csrfFrom, post } from './support.js';
@@ -105,6 +107,8 @@ describe('ending every session of a user: disable, force-logout, password reset'
     });
 
     it('does not survive a password reset', async () => {
+      // Reset links are good only for a verified address (issue 13 item 2).
+      await t.warden.db.update(users).set({ emailVerified: true }).where(eq(users.id, admin.id));
       const { done, jar } = await completeAfter(async () => {
         const token = await issueAccountToken(t.warden.db, { userId: admin.id, purpose: 'reset_password', email: 'mfaadmin@example.com', now: new Date(t.clock.now()), ttlMs: 60_000 });
         await t.warden.account.reset.reset(token, 'a brand new horse battery', {});
