@@ -10,6 +10,8 @@ import { userCreate, userDisable, userEnable, userImport, userSetRoles } from '.
 import { keysList, keysRotate } from './keys.js';
 import { clientCreate, clientDelete, clientList, clientRotateSecret } from './client.js';
 import { auditTail } from './audit.js';
+import { apiCreate, apiDelete, apiList, apiScopeAdd, apiScopeRemove } from './api.js';
+import { roleCreate, roleDelete, roleGrant, roleList, roleRevoke } from './role.js';
 
 const serve: Command = {
   name: 'serve',
@@ -32,7 +34,8 @@ const migrate: Command = {
   },
 };
 
-export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
+export const commands: Command[] = [serve, migrate, userCreate, userSetRoles, userDisable, userEnable, userImport, keysRotate, keysList, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail,
+  apiCreate, apiList, apiDelete, apiScopeAdd, apiScopeRemove, roleCreate, roleList, roleDelete, roleGrant, roleRevoke];
 
 function help() {
   const width = Math.max(...commands.map((c) => c.name.length));

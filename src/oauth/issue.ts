@@ -5,11 +5,15 @@ import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import type { TokenResponse } from './grant.js';
 import { BUILT_IN_CLIENT_ID, scopesForUser } from './scopes.js';
+import type { Api } from '../apis/repository.js';
+import { storedResource } from '../apis/resources.js';
 
 export interface IssueForUser {
   user: UserRecord;
   clientId: string | null;
   scopes: string[];
+  /** The API the token is for (RFC 8707): its `aud` and lifetime; absent: Warden's own. */
+  api?: Api | undefined;
   grant: string;
   authTime: Date;
   /** Continue this refresh-token family (rotation) instead of starting a new one. */
@@ -43,13 +47,15 @@ export async function issueUserTokens(
   // demotion no longer carries it); the guard checks the role again on each request.
   if (req.scopes.includes('admin') && !req.user.roles.includes('admin')) req = { ...req, scopes: scopesForUser(req.scopes, req.user.roles) };
   const now = new Date(w.clock.now());
+  const api = req.api ?? w.catalog.builtIn();
   let refresh: IssuedRefresh | undefined = req.issuedRefresh;
-  if (req.withRefresh && !refresh) {
+  if (req.withRefresh && api.allowOfflineAccess && !refresh) {
     const prepared = audit && w.audit.prepare(audit.events, audit.ctx);
     refresh = await createRefreshToken(ex, {
       userId: req.user.id,
       clientId: req.clientId,
       scope: req.scopes.join(' '),
+      resource: storedResource(api),
       authTime: req.authTime,
       familyId: req.familyId,
       id: req.refreshId,
@@ -69,6 +75,8 @@ export async function issueUserTokens(
     // RFC 9068 §2.2: client_id is required; a password grant naming no client is Warden's own.
     clientId: req.clientId ?? BUILT_IN_CLIENT_ID,
     sessionId: refresh?.familyId ?? req.familyId,
+    // RFC 8707 §2 / RFC 9068 §3: the token names the one API it is for, with that API's lifetime.
+    ...(api.builtIn ? {} : { audience: api.identifier, ttlSeconds: api.accessTokenTtlSeconds ?? w.config.accessTokenTtlSeconds }),
   });
   const res: TokenResponse & { familyId?: string; jti: string } = {
     access_token: access.token,

@@ -19,6 +19,8 @@ export interface NewRefresh {
   userId: string;
   clientId: string | null;
   scope: string;
+  /** The API identifier (RFC 8707) for any but Warden's own API. */
+  resource?: string | null | undefined;
   authTime: Date;
   familyId?: string | undefined;
   /** Preallocated id (rotation links the predecessor to it in the same UPDATE that consumes it). */
@@ -39,8 +41,8 @@ export async function createRefreshToken(ex: Executor, r: NewRefresh): Promise<I
   const token = newOpaqueToken('wrt_');
   const id = r.id ?? randomUUID();
   const familyId = r.familyId ?? randomUUID();
-  const insert = sql`insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, auth_time, created_at, expires_at)
-    values (${id}::uuid, ${hashToken(token)}, ${familyId}::uuid, ${r.userId}::uuid, ${r.clientId}, ${r.scope},
+  const insert = sql`insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, resource, auth_time, created_at, expires_at)
+    values (${id}::uuid, ${hashToken(token)}, ${familyId}::uuid, ${r.userId}::uuid, ${r.clientId}, ${r.scope}, ${r.resource ?? null}::text,
       ${r.authTime.toISOString()}::timestamptz, ${r.now.toISOString()}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz)`;
   await ex.execute(r.audit?.length ? sql`with refresh as (${insert}) ${auditInsert(r.audit)}` : insert);
   return { token, id, familyId };
@@ -63,6 +65,7 @@ export interface Rotated extends IssuedRefresh {
   userId: string;
   clientId: string | null;
   scope: string;
+  resource: string | null;
   authTime: Date;
 }
 
@@ -77,23 +80,23 @@ export async function rotateRefreshToken(ex: Executor, r: Rotation): Promise<Rot
   const token = newOpaqueToken('wrt_');
   const id = randomUUID();
   const now = r.now.toISOString();
-  const [row] = await queryRows<{ user_id: string; family_id: string; client_id: string | null; scope: string; auth_time: Date | string }>(
+  const [row] = await queryRows<{ user_id: string; family_id: string; client_id: string | null; scope: string; resource: string | null; auth_time: Date | string }>(
     ex,
     sql`with claimed as (
       update refresh_tokens set used_at = ${now}::timestamptz, replaced_by = ${id}::uuid
       where token_hash = ${hashToken(r.token)} and used_at is null and revoked_at is null and expires_at > ${now}::timestamptz
         and client_id is not distinct from ${r.clientId}::text
         and exists (select 1 from users u where u.id = refresh_tokens.user_id and not u.disabled)
-      returning user_id, family_id, client_id, scope, auth_time
+      returning user_id, family_id, client_id, scope, resource, auth_time
     ), successor as (
-      insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, auth_time, created_at, expires_at)
-      select ${id}::uuid, ${hashToken(token)}, family_id, user_id, client_id, scope, auth_time, ${now}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz
+      insert into refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, resource, auth_time, created_at, expires_at)
+      select ${id}::uuid, ${hashToken(token)}, family_id, user_id, client_id, scope, resource, auth_time, ${now}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz
       from claimed
     ), audit as (${auditInsert(r.audit, sql`claimed`)})
-    select user_id, family_id, client_id, scope, auth_time from claimed`,
+    select user_id, family_id, client_id, scope, resource, auth_time from claimed`,
   );
   if (!row) return undefined;
-  return { token, id, familyId: row.family_id, userId: row.user_id, clientId: row.client_id, scope: row.scope, authTime: new Date(row.auth_time) };
+  return { token, id, familyId: row.family_id, userId: row.user_id, clientId: row.client_id, scope: row.scope, resource: row.resource, authTime: new Date(row.auth_time) };
 }
 
 export type ConsumeResult =
