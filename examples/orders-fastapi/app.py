@@ -1,7 +1,7 @@
 """
 The "orders" API, protected by Warden: a route per scope, an admin-only route, a per-object check, and
 the seeds' other practices in their simplest right form (security headers, CORS allowlist, rate limit,
-request id in every log line). Run: WARDEN_ISSUER=http://localhost:8000 uvicorn app:app --port 8001
+request id in every log line). Run: WARDEN_ISSUER=http://127.0.0.1:8420 uvicorn app:app --port 8001
 """
 import logging
 import os

@@ -1,6 +1,6 @@
 // The "orders" API, protected by Warden: a route per scope, an admin-only route, a per-object check, and
 // the seeds' other practices in their simplest right form (security headers, CORS allowlist, rate limit,
-// request id in every log line). Run: WARDEN_ISSUER=http://localhost:8000 node server.js
+// request id in every log line). Run: WARDEN_ISSUER=http://127.0.0.1:8420 node server.js
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
