@@ -20,6 +20,8 @@ import type { QueuedMailer } from './mail/mailer.js';
 import { EmailVerification } from './account/email-verification.js';
 import { PasswordReset } from './account/password-reset.js';
 import { MfaService } from './account/mfa.js';
+import { AccessCatalog } from './apis/catalog.js';
+import { AccessAdmin } from './apis/service.js';
 
 /** Every service of one Warden instance, built once and shared by routes, CLI and tests. */
 export interface Warden {
@@ -47,6 +49,10 @@ export interface Warden {
   readonly account: { readonly verification: EmailVerification; readonly reset: PasswordReset };
   /** TOTP second factor: isEnrolled / verify for every login surface. */
   readonly mfa: MfaService;
+  /** APIs, roles and permissions as tokens and Warden's own guard read them (src/apis). */
+  readonly catalog: AccessCatalog;
+  /** Changes to APIs and roles (admin API, CLI), audited and announced to every instance. */
+  readonly accessAdmin: AccessAdmin;
   /** Background timers (pruning, key rotation) registered by capabilities; cleared on close. */
   readonly timers: NodeJS.Timeout[];
   readonly closers: Array<() => Promise<void>>;
@@ -100,8 +106,10 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     await revocations.init();
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);
+    const catalog = new AccessCatalog(db, state, clock, config.JWT_AUDIENCE, config.USER_CACHE_SECONDS * 1000);
+    await catalog.init();
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
-    const clients = new ClientsService(db, clock, state, audit);
+    const clients = new ClientsService(db, clock, state, audit, catalog);
     const metrics = new Metrics(hasher);
     const lockout = new AccountLockout(state, db, config, audit, metrics);
     users.loginGuards.push(lockout, metrics.loginGuard());
@@ -113,6 +121,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       reset: new PasswordReset(db, config, clock, state, audit, mailer, users, userCache),
     };
     const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
+    const accessAdmin = new AccessAdmin(db, clock, audit, catalog, userCache);
     users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
     users.emailChangedHooks.push((user, ctx) => account.verification.changeRequested(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
@@ -139,6 +148,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       mailer,
       account,
       mfa,
+      catalog,
+      accessAdmin,
       timers,
       closers,
       async close() {

@@ -5,6 +5,7 @@ import type { AccessClaims, VerifiedToken } from '../tokens/access-token.js';
 import type { Warden } from '../warden.js';
 import type { UserRecord } from '../users/repository.js';
 import { can, type Permission, type Role } from './roles.js';
+import { OIDC_SCOPES } from '../oauth/scopes.js';
 
 export interface Auth {
   claims: AccessClaims;
@@ -26,6 +27,8 @@ declare module 'fastify' {
  * it finishes without a promise or a microtask turn; otherwise it waits for the verification or lookup.
  */
 type Guard = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
+const OIDC = new Set<string>(OIDC_SCOPES);
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)\s*$/i;
 
@@ -100,7 +103,7 @@ function activeUser(token: string, verified: VerifiedToken, user: UserRecord | u
 }
 
 /** A guard that authenticates (unless an earlier guard of the route did) and then applies `check`. */
-function guard(check: (auth: Auth) => void): Guard {
+function guard(check: (auth: Auth, w: Warden) => void): Guard {
   return (request, _reply, done) => {
     let pending: Promise<Auth> | undefined;
     try {
@@ -109,7 +112,7 @@ function guard(check: (auth: Auth) => void): Guard {
         if (auth instanceof Promise) pending = auth;
         else request.auth = auth;
       }
-      if (!pending) check(request.auth!);
+      if (!pending) check(request.auth!, request.server.warden);
     } catch (e) {
       return done(e as Error);
     }
@@ -118,7 +121,7 @@ function guard(check: (auth: Auth) => void): Guard {
       (auth) => {
         request.auth = auth;
         try {
-          check(auth);
+          check(auth, request.server.warden);
         } catch (e) {
           return done(e as Error);
         }
@@ -155,12 +158,18 @@ export function bearerGuard(need: BearerRequirement): Guard {
   const scopes = need.scopes;
   const scopeList = scopes.join(' ');
   const { role, permissions } = need;
-  return guard((auth) => {
+  return guard((auth, w) => {
     const user = userOf(auth);
     for (const s of scopes) if (!auth.scopes.has(s)) throw insufficientScope(scopeList);
     if (role && !user.roles.includes(role)) throw forbidden('missing_role', `requires the role "${role}"`);
     if (permissions && !permissions.some((p) => can(user.roles, p))) {
       throw forbidden('missing_permission', `requires the permission ${permissions.map((p) => `"${p}"`).join(' or ')}`);
+    }
+    // The token's scopes were what the user's roles gave when it was issued; a permission taken from a
+    // role since is gone now (roles through the user cache, permissions through the catalog), not at
+    // token expiry. `account` is every user's own (src/apis/resources.ts).
+    for (const s of scopes) {
+      if (s !== 'account' && !OIDC.has(s) && !w.catalog.builtInAllows(user.roles, s)) throw forbidden('missing_permission', `the user's roles no longer give the scope "${s}"`);
     }
   });
 }

@@ -7,6 +7,8 @@ export const PERMISSIONS = {
   admin: {
     users: ['list', 'read', 'update', 'disable', 'logout'],
     clients: ['create', 'list', 'rotate', 'delete'],
+    apis: ['create', 'list', 'update', 'delete'],
+    roles: ['create', 'list', 'update', 'delete'],
     keys: ['list', 'rotate'],
     audit: ['read'],
     items: ['read-any'],

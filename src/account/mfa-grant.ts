@@ -5,6 +5,7 @@ import { issueUserTokens } from '../oauth/issue.js';
 import { grants } from '../oauth/token-endpoint.js';
 import { findUserById } from '../users/repository.js';
 import { MfaTokens } from './mfa-token.js';
+import { apiOfStored, selectApi, storedResource } from '../apis/resources.js';
 
 export const MFA_GRANT = 'urn:warden:mfa';
 
@@ -27,6 +28,7 @@ export const mfaPasswordStep: PasswordGrantStep = async (g, user, scopes) => {
     userId: user.id,
     clientId: g.client?.clientId ?? null,
     scopes,
+    resource: storedResource(selectApi(w.catalog, g.params)),
     login: g.params.username ?? user.username,
     passwordAt: w.clock.now(),
   });
@@ -52,11 +54,14 @@ export const mfaGrant: GrantHandler = async (g) => {
   if (!user || user.disabled) throw invalidGrant('this account is disabled');
   // A password reset or force-logout between the two steps voids the half-finished login.
   if (user.tokensValidAfter.getTime() > challenge.passwordAt) throw invalidGrant(expired);
+  const api = apiOfStored(w.catalog, challenge.resource ?? null);
+  if (!api) throw invalidGrant('the API this sign-in was for no longer exists');
   return w.db.transaction(async (tx) => {
     const res = await issueUserTokens(w, tx, {
       user,
       clientId: challenge.clientId,
       scopes: challenge.scopes,
+      api,
       grant: 'password',
       authTime: new Date(w.clock.now()),
       newSession: { amr: ['pwd', 'otp'], ctx: g.ctx },

@@ -8,6 +8,8 @@ export interface MfaChallenge {
   /** The client the password grant was called by; only it may complete the login. */
   clientId: string | null;
   scopes: string[];
+  /** The API (identifier) the login is for; absent: Warden's own (src/apis/resources.ts). */
+  resource?: string | null;
   /** What the user typed as username (lockout guards key on it). */
   login: string;
   /** When the password was checked (ms); sessions ended after it void the challenge. */

@@ -13,6 +13,8 @@ import { userCreate, userDelete, userDisable, userEnable, userImport, userList, 
 import { keysList, keysReencrypt, keysRotate } from './keys.js';
 import { clientCreate, clientDelete, clientList, clientRotateSecret } from './client.js';
 import { auditTail } from './audit.js';
+import { apiCreate, apiDelete, apiList, apiScopeAdd, apiScopeRemove } from './api.js';
+import { roleCreate, roleDelete, roleGrant, roleList, roleRevoke } from './role.js';
 
 const serve: Command = {
   name: 'serve',
@@ -35,7 +37,8 @@ const migrate: Command = {
   },
 };
 
-export const commands: Command[] = [serve, migrate, userCreate, userList, userSetPassword, userSetRoles, userDisable, userEnable, userDelete, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail];
+export const commands: Command[] = [serve, migrate, userCreate, userList, userSetPassword, userSetRoles, userDisable, userEnable, userDelete, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail,
+  apiCreate, apiList, apiDelete, apiScopeAdd, apiScopeRemove, roleCreate, roleList, roleDelete, roleGrant, roleRevoke];
 
 function help() {
   const width = Math.max(...commands.map((c) => c.name.length));

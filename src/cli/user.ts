@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { Type, type Static } from 'typebox';
-import { isRole, ROLES, type Role } from '../access/roles.js';
+import { isRole, type Role } from '../access/roles.js';
 import { ProblemError } from '../http/errors.js';
 import { deleteUser, findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
 import { Email, FullName, Username } from '../users/schemas.js';
@@ -15,9 +15,13 @@ function rolesArg(v: unknown, usage: string): Role[] {
     .map((r) => r.trim())
     .filter(Boolean);
   if (!list.length) throw new UsageError(`--role is required (usage: warden ${usage})`);
-  const bad = list.find((r) => !isRole(r));
-  if (bad) throw new UsageError(`unknown role "${bad}" (roles: ${ROLES.join(', ')})`);
   return list as Role[];
+}
+
+/** Built-in and defined roles alike (`warden role create`); the list says which exist. */
+function checkRoles(w: Parameters<Parameters<typeof withWarden>[0]>[0], roles: readonly string[]) {
+  const bad = w.accessAdmin.unknownRoles(roles)[0];
+  if (bad) throw new UsageError(`unknown role "${bad}" (roles: ${w.catalog.roles().map((r) => r.name).join(', ')})`);
 }
 
 async function findOrFail(w: Parameters<Parameters<typeof withWarden>[0]>[0], login: string): Promise<UserRecord> {
@@ -46,6 +50,7 @@ export const userCreate: Command = {
     const roles = values.role ? rolesArg((values.role as string[]).join(','), createUsage) : (['user'] as Role[]);
     const password = values['password-stdin'] ? await readStdin() : await promptNewPassword();
     await withWarden(async (w) => {
+      checkRoles(w, roles);
       try {
         const u = await w.users.create({ username, email, password, fullName: values['full-name'] as string | undefined, roles, emailVerified: true }, cliContext, 'user.created');
         console.log(`created user ${u.username} (${u.id}) with roles ${u.roles.join(',')}`);
@@ -68,6 +73,7 @@ export const userSetRoles: Command = {
     if (!login) throw new UsageError(`which user? (usage: warden ${setRolesUsage})`);
     const roles = rolesArg(((values.role as string[] | undefined) ?? []).join(','), setRolesUsage);
     await withWarden(async (w) => {
+      checkRoles(w, roles);
       const u = await findOrFail(w, login);
       const after = await w.users.adminUpdate('cli', u.id, { roles }, cliContext);
       console.log(`${after.username}: roles ${after.roles.join(',')}`);

@@ -27,6 +27,7 @@ import { auditPlugin } from '../audit/plugin.js';
 import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
+import { adminApiRoutes } from '../apis/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(oauthServer);
   await app.register(userRoutes);
   await app.register(adminUserRoutes);
+  await app.register(adminApiRoutes);
   await app.register(lockoutRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);

@@ -14,6 +14,8 @@ export interface NewCode {
   userId: string;
   redirectUri: string;
   scope: string;
+  /** The API identifier (RFC 8707); null or absent: Warden's own API. */
+  resource?: string | null | undefined;
   codeChallenge: string;
   nonce: string | undefined;
   authTime: Date;
@@ -30,6 +32,7 @@ export async function createAuthorizationCode(ex: Executor, c: NewCode): Promise
     userId: c.userId,
     redirectUri: c.redirectUri,
     scope: c.scope,
+    resource: c.resource ?? null,
     codeChallenge: c.codeChallenge,
     nonce: c.nonce ?? null,
     authTime: c.authTime,

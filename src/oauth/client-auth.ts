@@ -32,7 +32,7 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 }
 
 export function tokenClient(c: OAuthClient, authenticated: boolean): TokenClient {
-  return { clientId: c.clientId, type: c.type, firstParty: c.firstParty, grantTypes: c.grantTypes, scope: c.scope, authenticated };
+  return { clientId: c.clientId, type: c.type, firstParty: c.firstParty, grantTypes: c.grantTypes, scope: c.scope, resources: c.resources, authenticated };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface TokenClient {
   firstParty: boolean;
   grantTypes: readonly string[];
   scope: readonly string[];
+  /** What it may ask for at each API (RFC 8707 resources), by identifier. */
+  resources: Readonly<Record<string, readonly string[]>>;
   /** Authenticated with a secret (confidential) rather than just named. */
   authenticated: boolean;
 }

@@ -36,8 +36,10 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
   try {
     claims = await w.accessTokens.verify(token);
   } catch (e) {
-    if (e instanceof TokenError) return INACTIVE;
-    throw e;
+    if (!(e instanceof TokenError)) throw e;
+    // Not one of Warden's own API: perhaps one for another registered API (RFC 8707 `resource`).
+    claims = await verifyForOtherApis(w, token);
+    if (!claims) return INACTIVE;
   }
   if (w.revocations.isRevoked(claims.jti)) return INACTIVE;
   if (claims.sid && w.revocations.isSessionEnded(claims.sid)) return INACTIVE;
@@ -64,6 +66,17 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
   };
 }
 
+async function verifyForOtherApis(w: Warden, token: string) {
+  const others = w.catalog.apis().filter((a) => !a.builtIn);
+  if (!others.length) return undefined;
+  try {
+    return await w.accessTokens.verifyForAudiences(token, others.map((a) => a.identifier), w.catalog.longestTtlSeconds(w.config.accessTokenTtlSeconds));
+  } catch (e) {
+    if (e instanceof TokenError) return undefined;
+    throw e;
+  }
+}
+
 /** A refresh token is only ever the business of the client holding it. */
 async function introspectRefresh(w: Warden, token: string, client: TokenClient): Promise<Introspection> {
   const row = await findRefreshToken(w.db, token);
@@ -77,6 +90,7 @@ async function introspectRefresh(w: Warden, token: string, client: TokenClient):
     client_id: client.clientId,
     username: user.username,
     token_type: 'refresh_token',
+    ...((row.resource ?? w.config.audience) !== undefined ? { aud: row.resource ?? w.config.audience! } : {}),
     exp: Math.floor(row.expiresAt.getTime() / 1000),
     iat: Math.floor(row.createdAt.getTime() / 1000),
     sub: w.config.JWT_SUBJECT === 'username' ? user.username : user.id,

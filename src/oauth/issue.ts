@@ -6,11 +6,15 @@ import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import type { TokenResponse } from './grant.js';
 import { BUILT_IN_CLIENT_ID, scopesForUser } from './scopes.js';
+import type { Api } from '../apis/repository.js';
+import { storedResource } from '../apis/resources.js';
 
 export interface IssueForUser {
   user: UserRecord;
   clientId: string | null;
   scopes: string[];
+  /** The API the token is for (RFC 8707): its `aud` and lifetime; absent: Warden's own. */
+  api?: Api | undefined;
   grant: string;
   authTime: Date;
   /** The session the tokens belong to (their `sid`): a rotation's, or the /authorize sign-in's of a code. */
@@ -42,6 +46,7 @@ export async function issueUserTokens(
   // demotion no longer carries it); the guard checks the role again on each request.
   if (req.scopes.includes('admin') && !req.user.roles.includes('admin')) req = { ...req, scopes: scopesForUser(req.scopes, req.user.roles) };
   const now = new Date(w.clock.now());
+  const api = req.api ?? w.catalog.builtIn();
   let refresh: IssuedRefresh | undefined = req.issuedRefresh;
   let session: NewSession | undefined;
   if (req.newSession) {
@@ -49,12 +54,13 @@ export async function issueUserTokens(
     session = { sid: newSessionId(), userId: req.user.id, clientId: req.clientId, authTime: req.authTime, amr, ip: ctx.ip, userAgent: ctx.userAgent, now };
   }
   const sessionId = session?.sid ?? req.sessionId ?? undefined;
-  if (req.withRefresh && !refresh) {
+  if (req.withRefresh && api.allowOfflineAccess && !refresh) {
     const prepared = audit && w.audit.prepare(audit.events, audit.ctx);
     refresh = await createRefreshToken(ex, {
       userId: req.user.id,
       clientId: req.clientId,
       scope: req.scopes.join(' '),
+      resource: storedResource(api),
       authTime: req.authTime,
       sessionId,
       session,
@@ -74,6 +80,8 @@ export async function issueUserTokens(
     // RFC 9068 §2.2: client_id is required; a password grant naming no client is Warden's own.
     clientId: req.clientId ?? BUILT_IN_CLIENT_ID,
     sessionId,
+    // RFC 8707 §2 / RFC 9068 §3: the token names the one API it is for, with that API's lifetime.
+    ...(api.builtIn ? {} : { audience: api.identifier, ttlSeconds: api.accessTokenTtlSeconds ?? w.config.accessTokenTtlSeconds }),
   });
   const res: TokenResponse & { familyId?: string; jti: string } = {
     access_token: access.token,

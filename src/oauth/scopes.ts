@@ -1,6 +1,8 @@
-import { invalidScope } from '../http/errors.js';
-
-/** Every scope Warden knows. OIDC's four, Warden's own API (`account`, `admin`) and the items example. */
+/**
+ * OpenID Connect's four scopes (fixed) and the built-in scopes of Warden's own API (`account`, `admin` and
+ * the items example), as constants: routes declare them (src/access/route-access.ts) and migration 0004
+ * seeded the built-in API with them. Every other API's scopes are data (src/apis).
+ */
 export const SCOPES = {
   openid: 'Sign you in (OpenID Connect)',
   profile: 'Your username and full name',
@@ -12,6 +14,8 @@ export const SCOPES = {
   'items:write': 'Create, change and delete your items',
 } as const;
 export type Scope = keyof typeof SCOPES;
+/** Scopes about the user's identity (OIDC), valid next to any API's scopes. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
 
 /**
@@ -34,37 +38,6 @@ export const BUILT_IN_CLIENT_ID = 'warden';
 
 export function parseScope(scope: string | undefined): string[] {
   return [...new Set((scope ?? '').split(' ').filter(Boolean))];
-}
-
-/**
- * The scopes to grant: the requested ones (all must be known and allowed), or `fallback` when none
- * were requested. RFC 6749 §3.3.
- */
-export function grantScopes(requested: string | undefined, allowed: readonly string[], fallback: readonly string[]): string[] {
-  const asked = parseScope(requested);
-  if (asked.length === 0) return fallback.filter((s) => allowed.includes(s));
-  const unknown = asked.filter((s) => !(s in SCOPES));
-  if (unknown.length) throw invalidScope(`unknown scope: ${unknown.join(' ')}`);
-  const refused = asked.filter((s) => !allowed.includes(s));
-  if (refused.length) throw invalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
-  return asked;
-}
-
-/**
- * What a client may ask for: its registered scopes, where `account` and `admin` follow from being first
- * party, not from the registration (a third-party client registered with them still cannot get them).
- */
-export function scopesAllowedTo(client: { firstParty: boolean; scope: readonly string[] } | undefined): string[] {
-  if (!client) return ALL_SCOPES;
-  const registered = client.scope.filter((s) => !(FIRST_PARTY_SCOPES as readonly string[]).includes(s));
-  return client.firstParty ? [...registered, ...FIRST_PARTY_SCOPES] : registered;
-}
-
-/** Refuses `account`/`admin` asked by a third-party client with a reason that says why (invalid_scope). */
-export function refuseFirstPartyScopes(requested: string | undefined, firstParty: boolean) {
-  if (firstParty) return;
-  const asked = parseScope(requested).filter((s) => (FIRST_PARTY_SCOPES as readonly string[]).includes(s));
-  if (asked.length) throw invalidScope(`scope reserved to first-party clients: ${asked.join(' ')}`);
 }
 
 /** The grant for this user: `admin` only when they hold the admin role (decided at grant time). */

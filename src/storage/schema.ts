@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -46,7 +47,9 @@ export const userRoles = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    role: text('role').notNull(),
+    role: text('role')
+      .notNull()
+      .references(() => roles.name, { onDelete: 'cascade' }),
   },
   (t) => [primaryKey({ columns: [t.userId, t.role] })],
 );
@@ -95,6 +98,8 @@ export const oauthClients = pgTable('oauth_clients', {
   scope: text('scope').notNull().default(''),
   /** First-party clients may use the password grant and skip consent. */
   firstParty: boolean('first_party').notNull().default(false),
+  /** What the client may ask for at each API: `{"<identifier>": ["scope", ...]}` (src/apis/resources.ts). */
+  resources: jsonb('resources').notNull().$type<Record<string, string[]>>().default({}),
   createdAt: ts('created_at').notNull().defaultNow(),
   secretRotatedAt: ts('secret_rotated_at'),
 });
@@ -136,6 +141,8 @@ export const refreshTokens = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     clientId: text('client_id'),
     scope: text('scope').notNull().default(''),
+    /** The API (identifier) the grant is for (RFC 8707); null: Warden's own API. */
+    resource: text('resource'),
     authTime: ts('auth_time').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
@@ -170,6 +177,8 @@ export const authorizationCodes = pgTable(
       .references(() => users.id, { onDelete: 'cascade' }),
     redirectUri: text('redirect_uri').notNull(),
     scope: text('scope').notNull().default(''),
+    /** The API (identifier) asked for with `resource` (RFC 8707); null: Warden's own API. */
+    resource: text('resource'),
     codeChallenge: text('code_challenge').notNull(),
     nonce: text('nonce'),
     authTime: ts('auth_time').notNull(),
@@ -293,4 +302,58 @@ export const revokedTokens = pgTable(
     expiresAt: ts('expires_at').notNull(),
   },
   (t) => [index('revoked_tokens_expires_idx').on(t.expiresAt)],
+);
+
+/** API resources (src/apis): `identifier` becomes a token's `aud`. Exactly one is Warden's own (built_in). */
+export const apis = pgTable(
+  'apis',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    identifier: text('identifier').notNull(),
+    name: text('name').notNull(),
+    /** Null: ACCESS_TOKEN_EXPIRE_MINUTES. */
+    accessTokenTtlSeconds: integer('access_token_ttl_seconds'),
+    allowOfflineAccess: boolean('allow_offline_access').notNull().default(true),
+    builtIn: boolean('built_in').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('apis_identifier_idx').on(t.identifier)],
+);
+
+export const apiScopes = pgTable(
+  'api_scopes',
+  {
+    apiId: uuid('api_id')
+      .notNull()
+      .references(() => apis.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    builtIn: boolean('built_in').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.apiId, t.name] })],
+);
+
+export const roles = pgTable('roles', {
+  name: text('name').primaryKey(),
+  description: text('description').notNull().default(''),
+  builtIn: boolean('built_in').notNull().default(false),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** A role's permission: one scope of one API (removed with the scope, the API or the role). */
+export const rolePermissions = pgTable(
+  'role_permissions',
+  {
+    role: text('role')
+      .notNull()
+      .references(() => roles.name, { onDelete: 'cascade' }),
+    apiId: uuid('api_id').notNull(),
+    scope: text('scope').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.role, t.apiId, t.scope] }),
+    foreignKey({ name: 'role_permissions_scope_fk', columns: [t.apiId, t.scope], foreignColumns: [apiScopes.apiId, apiScopes.name] }).onDelete('cascade'),
+  ],
 );

@@ -28,8 +28,11 @@ export interface IssueAccessToken {
   grant?: string | undefined;
   sessionId?: string | undefined;
   audience?: string | string[] | undefined;
-  /** Shorter than the configured lifetime only: the verifier refuses a token that lives longer. */
-  ttlSeconds?: number;
+  /**
+   * Another API's lifetime (RFC 8707 resource). For Warden's own API, never longer than the setting:
+   * its verifier refuses a token that lives longer.
+   */
+  ttlSeconds?: number | undefined;
 }
 
 /** RFC 9068 §2.1: the header `typ` of a JWT access token. */
@@ -146,6 +149,27 @@ export class AccessTokens {
       this.cache.set(cacheKey(token), { token, verified });
     }
     return verified;
+  }
+
+  /**
+   * A token for any of these audiences (introspection answers for every registered API), never cached:
+   * the cache is what Warden's own routes trust, and they accept their own audience only.
+   */
+  async verifyForAudiences(token: string, audiences: string[], maxLifetimeSeconds: number): Promise<AccessClaims> {
+    const payload = await verifyJwt(token, {
+      issuer: this.config.issuer,
+      audience: audiences,
+      algorithms: [this.keys.algorithm],
+      nowSeconds: Math.floor(this.clock.now() / 1000),
+      resolveKey: (kid, alg) => this.keys.verificationKey(kid, alg),
+      typ: ACCESS_TOKEN_TYP,
+      requiredClaims: ['jti', 'client_id'],
+      maxLifetimeSeconds,
+    });
+    if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || typeof payload.client_id !== 'string') {
+      throw new TokenError('ERR_JWT_CLAIM_VALIDATION_FAILED', 'token lacks required claims');
+    }
+    return { ...payload, scope: typeof payload.scope === 'string' ? payload.scope : '' } as AccessClaims;
   }
 
   /** Forget cached verifications (after a key is retired). */

@@ -123,7 +123,8 @@ export async function signJwt(claims: JWTPayload, key: KeyMaterial, opts: SignOp
 
 export interface VerifyOptions {
   issuer: string;
-  audience?: string | undefined;
+  /** One of these (introspection accepts every registered API's). */
+  audience?: string | string[] | undefined;
   algorithms: SigningAlg[];
   nowSeconds: number;
   /** Finds the verification key for a header's kid (undefined kid for HS256). */

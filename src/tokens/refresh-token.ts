@@ -20,6 +20,8 @@ export interface NewRefresh {
   userId: string;
   clientId: string | null;
   scope: string;
+  /** The API identifier (RFC 8707) for any but Warden's own API. */
+  resource?: string | null | undefined;
   authTime: Date;
   /** The session the family belongs to (an existing one, e.g. the /authorize sign-in of a code). */
   sessionId?: string | null | undefined;
@@ -43,8 +45,8 @@ export async function createRefreshToken(ex: Executor, r: NewRefresh): Promise<I
   const id = randomUUID();
   const familyId = randomUUID();
   const sessionId = r.session?.sid ?? r.sessionId ?? null;
-  const insert = sql`insert into refresh_tokens (id, token_hash, family_id, session_id, user_id, client_id, scope, auth_time, created_at, expires_at)
-    values (${id}::uuid, ${hashToken(token)}, ${familyId}::uuid, ${sessionId}::uuid, ${r.userId}::uuid, ${r.clientId}, ${r.scope},
+  const insert = sql`insert into refresh_tokens (id, token_hash, family_id, session_id, user_id, client_id, scope, resource, auth_time, created_at, expires_at)
+    values (${id}::uuid, ${hashToken(token)}, ${familyId}::uuid, ${sessionId}::uuid, ${r.userId}::uuid, ${r.clientId}, ${r.scope}, ${r.resource ?? null}::text,
       ${r.authTime.toISOString()}::timestamptz, ${r.now.toISOString()}::timestamptz, ${expiry(r.now, r.ttlSeconds)}::timestamptz)`;
   // One statement: the session (which the token references; foreign keys are checked at its end), the
   // token, and the audit rows.
@@ -95,6 +97,11 @@ export interface Rotation {
   clientId: string | null;
   /** Scopes asked for (RFC 6749 §6): they must lie within the grant; they never change what the successor carries. */
   scope: readonly string[];
+  /**
+   * The API asked for with `resource`/`audience` (its stored form: null for Warden's own), or undefined when
+   * none was named. A refresh token keeps its API (RFC 8707 §2.2): naming another is refused, token intact.
+   */
+  resource?: string | null | undefined;
   now: Date;
   ttlSeconds: number;
   /** REFRESH_REUSE_GRACE_SECONDS (0: no window). */
@@ -111,11 +118,12 @@ export interface RotatedGrant {
   clientId: string | null;
   /** The original grant's scope, which the successor keeps. */
   scope: string;
+  resource: string | null;
   authTime: Date;
 }
 
 /** Why a refresh token is refused (the RFC 6749 §5.2 error is invalid_grant for each, invalid_scope for `scope`). */
-export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'superseded';
+export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'resource' | 'superseded';
 
 export type RotationOutcome =
   /** Rotated now: `refresh` is the new token. */
@@ -134,6 +142,7 @@ type TargetRow = {
   user_id: string;
   client_id: string | null;
   scope: string;
+  resource: string | null;
   auth_time: Date | string;
   successor_sealed: string | null;
   replaced_by: string | null;
@@ -169,7 +178,7 @@ async function rotateOnce(ex: Executor, r: Rotation): Promise<RotationOutcome | 
   const [row] = await queryRows<TargetRow>(
     ex,
     sql`with target as (
-      select t.id, t.family_id, t.session_id, t.user_id, t.client_id, t.scope, t.auth_time, t.successor_sealed, t.replaced_by,
+      select t.id, t.family_id, t.session_id, t.user_id, t.client_id, t.scope, t.resource, t.auth_time, t.successor_sealed, t.replaced_by,
         case
           when t.revoked_at is not null or s.ended_at is not null then 'revoked'
           when t.expires_at <= ${now} then 'expired'
@@ -177,6 +186,7 @@ async function rotateOnce(ex: Executor, r: Rotation): Promise<RotationOutcome | 
           when u.disabled then 'disabled'
           when t.used_at is not null and not (t.successor_sealed is not null and t.used_at >= ${graceStart}::timestamptz) then 'reused'
           when not (string_to_array(t.scope, ' ') @> string_to_array(${r.scope.join(' ')}::text, ' ')) then 'scope'
+          when ${r.resource !== undefined}::boolean and t.resource is distinct from ${r.resource ?? null}::text then 'resource'
           when t.used_at is null then 'live'
           when n.used_at is null and n.revoked_at is null and n.expires_at > ${now} then 'grace'
           else 'superseded'
@@ -189,10 +199,10 @@ async function rotateOnce(ex: Executor, r: Rotation): Promise<RotationOutcome | 
     ), claimed as (
       update refresh_tokens set used_at = ${now}, replaced_by = ${id}::uuid, successor_sealed = ${sealed}
       where id = (select id from target where state = 'live') and used_at is null and revoked_at is null
-      returning family_id, session_id, user_id, client_id, scope, auth_time
+      returning family_id, session_id, user_id, client_id, scope, resource, auth_time
     ), successor as (
-      insert into refresh_tokens (id, token_hash, family_id, session_id, user_id, client_id, scope, auth_time, created_at, expires_at)
-      select ${id}::uuid, ${hashToken(token)}, family_id, session_id, user_id, client_id, scope, auth_time, ${now}, ${expiry(r.now, r.ttlSeconds)}::timestamptz
+      insert into refresh_tokens (id, token_hash, family_id, session_id, user_id, client_id, scope, resource, auth_time, created_at, expires_at)
+      select ${id}::uuid, ${hashToken(token)}, family_id, session_id, user_id, client_id, scope, resource, auth_time, ${now}, ${expiry(r.now, r.ttlSeconds)}::timestamptz
       from claimed
     ), erased as (
       update refresh_tokens set successor_sealed = null
@@ -209,6 +219,7 @@ async function rotateOnce(ex: Executor, r: Rotation): Promise<RotationOutcome | 
     userId: row.user_id,
     clientId: row.client_id,
     scope: row.scope,
+    resource: row.resource,
     authTime: new Date(row.auth_time),
   };
   switch (row.state) {

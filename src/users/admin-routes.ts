@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
+import { unprocessable } from '../http/errors.js';
 import { AdminUserPatch, IdParams, UserList, UserListQuery, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
 import { Problem } from './routes.js';
@@ -48,6 +49,8 @@ export async function adminUserRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
+      const unknown = request.body.roles && w.accessAdmin.unknownRoles(request.body.roles);
+      if (unknown?.length) throw unprocessable('unknown_role', `no such role: ${unknown.join(', ')}`, [{ field: 'roles', message: `no such role: ${unknown.join(', ')}` }]);
       const user = await w.users.adminUpdate(request.auth!.user!.id, request.params.id, request.body, requestContext(request));
       reply.header('cache-control', 'no-store');
       return toUserOut(user);

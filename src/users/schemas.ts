@@ -11,7 +11,8 @@ export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const FullName = Type.String({ minLength: 1, maxLength: 200 });
 /** Length and content are checked by the password policy, which names every problem. */
 export const Password = Type.String({ minLength: 1, maxLength: 1024, description: 'see the password policy' });
-export const RoleName = Type.Union(ROLES.map((r) => Type.Literal(r)));
+/** A role's name: the built-in ones (ROLES) or any role defined since (src/apis), checked to exist by the route. */
+export const RoleName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', examples: [...ROLES] });
 
 export const RegisterBody = Type.Object(
   { username: Username, email: Email, password: Password, full_name: Type.Optional(FullName) },
@@ -54,7 +55,7 @@ export const ChangePasswordBody = Type.Object(
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 
 export const AdminUserPatch = Type.Object(
-  { roles: Type.Optional(Type.Array(RoleName, { uniqueItems: true, maxItems: 3 })), disabled: Type.Optional(Type.Boolean()) },
+  { roles: Type.Optional(Type.Array(RoleName, { uniqueItems: true, maxItems: 20 })), disabled: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type AdminUserPatch = Static<typeof AdminUserPatch>;

@@ -399,7 +399,7 @@ export class UsersService {
   }
 
   /** Admin change of roles and/or disabled, audited with before and after. */
-  async adminUpdate(actorId: string, id: string, patch: { roles?: Role[] | undefined; disabled?: boolean | undefined }, ctx: RequestContext) {
+  async adminUpdate(actorId: string, id: string, patch: { roles?: readonly string[] | undefined; disabled?: boolean | undefined }, ctx: RequestContext) {
     const before = await this.get(id);
     if (actorId === id && (patch.disabled === true || (patch.roles && !patch.roles.includes('admin')))) {
       throw new ProblemError(409, 'self_lockout', 'an admin cannot disable themself or remove their own admin role', {

@@ -82,8 +82,21 @@ const TABLES = [
   'warden_meta',
 ];
 
+/** APIs and roles back to what migration 0004 seeded: the built-in API and roles, their permissions. */
+const RESEED = `
+delete from roles where not built_in;
+delete from apis where not built_in;
+delete from api_scopes where not built_in;
+update apis set name = 'Warden', access_token_ttl_seconds = null, allow_offline_access = true where built_in;
+delete from role_permissions;
+insert into role_permissions (role, api_id, scope)
+  select r, (select id from apis where built_in), s from (values
+    ('admin', 'admin'), ('admin', 'items:read'), ('admin', 'items:write'),
+    ('user', 'items:read'), ('user', 'items:write'), ('guest', 'items:read'), ('guest', 'items:write')) as p(r, s)`;
+
 export async function resetDatabase(db: Database) {
   await db.db.execute(sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`));
+  for (const statement of RESEED.split(';')) await db.db.execute(sql.raw(statement));
 }
 
 export interface TestApp {

@@ -1,5 +1,6 @@
 import { html, page, type SafeHtml } from '../../http/html.js';
 import { SCOPES } from '../scopes.js';
+import type { Api } from '../../apis/repository.js';
 
 export const STYLESHEET = '/oauth/style.css';
 
@@ -46,11 +47,13 @@ ${hidden(o.ix, o.csrf, 'mfa')}
   );
 }
 
-export function consentPage(o: { ix: string; csrf: string; clientName: string; username: string; scopes: string[] }): string {
+export function consentPage(o: { ix: string; csrf: string; clientName: string; username: string; scopes: string[]; api?: Api }): string {
+  // The API's own descriptions (data), OIDC's from the fixed map.
+  const describe = (s: string) => o.api?.scopes.find((x) => x.name === s)?.description || SCOPES[s as keyof typeof SCOPES] || s;
   return shell(
     'Allow access?',
-    html`<p><strong>${o.clientName}</strong> asks to act for <strong>${o.username}</strong>:</p>
-<ul class="scopes">${o.scopes.map((s) => html`<li><code>${s}</code> — ${SCOPES[s as keyof typeof SCOPES] ?? s}</li>`)}</ul>
+    html`<p><strong>${o.clientName}</strong> asks to act for <strong>${o.username}</strong>${o.api && !o.api.builtIn ? html` at <strong>${o.api.name}</strong> (<code>${o.api.identifier}</code>)` : ''}:</p>
+<ul class="scopes">${o.scopes.map((s) => html`<li><code>${s}</code> — ${describe(s)}</li>`)}</ul>
 <form method="post" action="/authorize">
 ${hidden(o.ix, o.csrf, 'consent')}
 <div class="actions"><button type="submit" name="decision" value="allow">Allow</button>

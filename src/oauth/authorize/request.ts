@@ -1,7 +1,9 @@
 import type { OAuthClient } from '../clients/service.js';
 import { OAuthError } from '../../http/errors.js';
 import type { Warden } from '../../warden.js';
-import { FIRST_PARTY_SCOPES, grantScopes, refuseFirstPartyScopes, scopesAllowedTo } from '../scopes.js';
+import { FIRST_PARTY_SCOPES } from '../scopes.js';
+import type { AccessCatalog } from '../../apis/catalog.js';
+import { decideScopes, selectApi, storedResource } from '../../apis/resources.js';
 import type { AuthorizationRequest } from './session.js';
 
 /** A problem that must not be sent to the redirect URI (it is not trusted yet): shown as a page. */
@@ -86,11 +88,15 @@ export function checkPkce(q: Query): string {
  * registered with; a first-party client that asks for nothing also gets `account` (and `admin`, which
  * is dropped at issuance unless the user holds the admin role: issueUserTokens).
  */
-export function checkScope(client: OAuthClient, q: Query): string[] {
+export function checkScope(client: OAuthClient, q: Query, catalog: AccessCatalog): { scopes: string[]; resource: string | undefined } {
   const scope = single(q, 'scope', () => redirectError('invalid_request', 'scope is repeated'));
   try {
-    refuseFirstPartyScopes(scope, client.firstParty);
-    return grantScopes(scope, scopesAllowedTo(client), client.firstParty ? ['openid', ...FIRST_PARTY_SCOPES] : ['openid']);
+    // RFC 8707 §2: `resource` (or Auth0's `audience`) names the API; unknown → invalid_target.
+    const api = selectApi(catalog, { resource: q.resource, audience: q.audience });
+    const fallback = api.builtIn ? (client.firstParty ? ['openid', ...FIRST_PARTY_SCOPES] : ['openid']) : ['openid', ...api.scopes.map((s) => s.name)];
+    // The user's roles narrow this further once they have signed in (routes.ts, before consent).
+    const scopes = decideScopes(catalog, { api, requested: scope, fallback, client, subject: { kind: 'user', roles: undefined }, refuseEmpty: true });
+    return { scopes, resource: storedResource(api) ?? undefined };
   } catch (e) {
     if (e instanceof OAuthError) throw redirectError(e.error, e.description);
     throw e;
@@ -118,14 +124,19 @@ export async function checkClientAndRedirect(w: Warden, q: Query): Promise<{ cli
 }
 
 /** Step two, each check named after what it stops; failures go back to the redirect URI. */
-export function checkAuthorizationParams(client: OAuthClient, target: Pick<AuthorizationRequest, 'redirectUri' | 'state'>, q: Query): AuthorizationRequest {
+export function checkAuthorizationParams(
+  client: OAuthClient,
+  target: Pick<AuthorizationRequest, 'redirectUri' | 'state'>,
+  q: Query,
+  catalog: AccessCatalog,
+): AuthorizationRequest {
   checkResponseType(client, q);
   const codeChallenge = checkPkce(q);
-  const scopes = checkScope(client, q);
+  const { scopes, resource } = checkScope(client, q, catalog);
   const prompt = checkPrompt(q);
   const nonce = single(q, 'nonce', () => redirectError('invalid_request', 'nonce is repeated'));
   if (nonce !== undefined && nonce.length > 500) throw redirectError('invalid_request', 'nonce is too long');
-  return { clientId: client.clientId, redirectUri: target.redirectUri, state: target.state, scopes, nonce, codeChallenge, prompt };
+  return { clientId: client.clientId, redirectUri: target.redirectUri, state: target.state, scopes, resource, nonce, codeChallenge, prompt };
 }
 
 /** RFC 6749 §4.1.2 / §4.1.2.1 response at the redirect URI, with `iss` (RFC 9207). */

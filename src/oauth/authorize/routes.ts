@@ -13,6 +13,7 @@ import { createSession, findSession, joinSession, newSessionId } from '../../ses
 import { createAuthorizationCode } from '../authorization-code.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
+import { consentKeys, userGrant } from './resource.js';
 import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
 import {
   AuthorizePageError,
@@ -109,10 +110,16 @@ export async function authorizeRoutes(app: FastifyInstance) {
       }
       return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
     }
+    const grant = userGrant(w, client, req, user);
+    if ('error' in grant) {
+      await cookies.dropInteraction(ix);
+      return redirectError(request, reply, ix, grant.error, grant.description);
+    }
+    const { api, scopes } = grant;
     const confirmEachTime = needsInteractionEveryTime(client, req.redirectUri);
     if ((!client.firstParty || confirmEachTime) && !ix.consented) {
       const granted = req.prompt.includes('consent') || confirmEachTime ? [] : await grantedScopes(w.db, user.id, client.clientId);
-      if (confirmEachTime || !req.scopes.every((s) => granted.includes(s))) {
+      if (confirmEachTime || !consentKeys(api, scopes).every((s) => granted.includes(s))) {
         if (req.prompt.includes('none')) {
           await cookies.dropInteraction(ix);
           if (confirmEachTime) {
@@ -121,7 +128,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
           }
           return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
         }
-        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes: req.scopes }), req.redirectUri);
+        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api }), req.redirectUri);
       }
     }
     const now = new Date(w.clock.now());
@@ -133,7 +140,8 @@ export async function authorizeRoutes(app: FastifyInstance) {
       clientId: client.clientId,
       userId: user.id,
       redirectUri: req.redirectUri,
-      scope: req.scopes.join(' '),
+      scope: scopes.join(' '),
+      resource: req.resource,
       codeChallenge: req.codeChallenge,
       nonce: req.nonce,
       authTime: new Date(session.authTime),
@@ -216,7 +224,9 @@ export async function authorizeRoutes(app: FastifyInstance) {
     // Consent is given by the signed-in user of this interaction, never around a pending second factor.
     const user = ix.pending ? undefined : await sessionUser(await cookies.loadSession(request));
     if (body.decision !== 'allow' || !user) return advance(request, reply, client, ix);
-    await rememberConsent(w.db, user.id, client.clientId, ix.req.scopes, new Date(w.clock.now()));
+    const grant = userGrant(w, client, ix.req, user);
+    if ('error' in grant) return advance(request, reply, client, ix);
+    await rememberConsent(w.db, user.id, client.clientId, consentKeys(grant.api, grant.scopes), new Date(w.clock.now()));
     ix.consented = true;
     await cookies.saveInteraction(ix);
     return advance(request, reply, client, ix);
@@ -242,7 +252,8 @@ export async function authorizeRoutes(app: FastifyInstance) {
         const { client, target } = await checkClientAndRedirect(w, q);
         let req;
         try {
-          req = checkAuthorizationParams(client, target, q);
+          await w.catalog.fresh();
+          req = checkAuthorizationParams(client, target, q, w.catalog);
         } catch (e) {
           if (e instanceof AuthorizeRedirectError) {
             return redirect(request, reply, redirectTo(w, target, { error: e.error, error_description: e.description }));

@@ -20,6 +20,8 @@ export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
   scopes: string[];
+  /** The API identifier asked for with `resource` (RFC 8707); absent: Warden's own API. */
+  resource?: string | undefined;
   state: string | undefined;
   nonce: string | undefined;
   codeChallenge: string;

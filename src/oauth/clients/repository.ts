@@ -25,6 +25,11 @@ export async function setClientSecret(ex: Executor, clientId: string, secretHash
   return row;
 }
 
+export async function setClientResources(ex: Executor, clientId: string, resources: Record<string, string[]>): Promise<ClientRow | undefined> {
+  const [row] = await ex.update(oauthClients).set({ resources }).where(eq(oauthClients.clientId, clientId)).returning();
+  return row;
+}
+
 /** A deleted client leaves nothing usable behind: its refresh tokens, pending codes and consents go with it. */
 export async function deleteClient(ex: Executor, clientId: string): Promise<boolean> {
   await ex.delete(refreshTokens).where(eq(refreshTokens.clientId, clientId));

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../../audit/request-context.js';
 import { Problem } from '../../users/routes.js';
-import { ClientIdParams, ClientList, ClientListQuery, ClientMetadata, ClientOut, ClientWithSecret } from './schemas.js';
+import { ClientIdParams, ClientList, ClientResourcesPatch, ClientListQuery, ClientMetadata, ClientOut, ClientWithSecret } from './schemas.js';
 
 /** /admin/clients: the RFC 7591 metadata in, client_id and (once) client_secret out. */
 export async function adminClientRoutes(fastify: FastifyInstance) {
@@ -44,6 +44,24 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
       return w.clients.get(request.params.id);
+    },
+  );
+
+  app.patch(
+    '/admin/clients/:id',
+    {
+      config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:create' }, admin: true },
+      schema: {
+        tags: ['admin'],
+        summary: 'Change what the client may ask for at each API (resources: the whole map)',
+        params: ClientIdParams,
+        body: ClientResourcesPatch,
+        response: { 200: ClientOut, 404: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return w.clients.setResources(request.params.id, request.body.resources, requestContext(request));
     },
   );
 

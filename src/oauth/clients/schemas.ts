@@ -1,4 +1,12 @@
 import { Type, type Static } from 'typebox';
+import { SCOPE_TOKEN } from '../../apis/schemas.js';
+
+/** What the client may ask for at each API (RFC 8707 resource): `{"<identifier>": ["scope", ...]}`. */
+export const Resources = Type.Record(Type.String({ minLength: 1, maxLength: 300 }), Type.Array(Type.String({ pattern: SCOPE_TOKEN }), { maxItems: 200, uniqueItems: true }), {
+  maxProperties: 100,
+  description: 'Warden extension: the scopes this client may ask for at each API, by identifier',
+});
+export const ClientResourcesPatch = Type.Object({ resources: Resources }, { additionalProperties: false });
 
 /** RFC 7591 §2 client metadata (the subset Warden acts on) plus Warden's first_party flag. */
 export const ClientMetadata = Type.Object(
@@ -15,6 +23,7 @@ export const ClientMetadata = Type.Object(
     token_endpoint_auth_method: Type.Optional(Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('none')])),
     scope: Type.Optional(Type.String({ maxLength: 1000 })),
     first_party: Type.Optional(Type.Boolean({ description: 'Warden extension: may use the password grant and skips consent' })),
+    resources: Type.Optional(Resources),
   },
   { additionalProperties: false },
 );
@@ -29,6 +38,7 @@ export const ClientOut = Type.Object({
   token_endpoint_auth_method: Type.String(),
   scope: Type.String(),
   first_party: Type.Boolean(),
+  resources: Type.Record(Type.String(), Type.Array(Type.String())),
   client_type: Type.Union([Type.Literal('public'), Type.Literal('confidential')]),
   client_id_issued_at: Type.Integer(),
   secret_rotated_at: Type.Union([Type.String(), Type.Null()]),

@@ -4,9 +4,10 @@ import type { Clock } from '../../clock.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../http/errors.js';
 import type { Db } from '../../storage/database.js';
 import type { StateStore } from '../../storage/state/store.js';
-import { ALL_SCOPES, BUILT_IN_CLIENT_ID, parseScope } from '../scopes.js';
+import { ALL_SCOPES, BUILT_IN_CLIENT_ID, OIDC_SCOPES, parseScope } from '../scopes.js';
+import type { AccessCatalog } from '../../apis/catalog.js';
 import { redirectUriProblem } from './redirect-uri.js';
-import { deleteClient, findClient, insertClient, listClients, setClientSecret, type ClientRow } from './repository.js';
+import { deleteClient, findClient, insertClient, listClients, setClientResources, setClientSecret, type ClientRow } from './repository.js';
 import type { ClientMetadata, ClientOut } from './schemas.js';
 
 const CHANNEL = 'warden:client-changed';
@@ -19,6 +20,7 @@ export interface OAuthClient {
   redirectUris: readonly string[];
   grantTypes: readonly string[];
   scope: readonly string[];
+  resources: Readonly<Record<string, readonly string[]>>;
   tokenEndpointAuthMethod: string;
   firstParty: boolean;
   secretHash: Buffer | undefined;
@@ -32,6 +34,7 @@ function toClient(row: ClientRow): OAuthClient {
     redirectUris: row.redirectUris,
     grantTypes: row.grantTypes,
     scope: parseScope(row.scope),
+    resources: row.resources,
     tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
     firstParty: row.firstParty,
     secretHash: row.secretHash ? Buffer.from(row.secretHash, 'base64url') : undefined,
@@ -48,6 +51,7 @@ export function toClientOut(row: ClientRow): ClientOut {
     token_endpoint_auth_method: row.tokenEndpointAuthMethod,
     scope: row.scope,
     first_party: row.firstParty,
+    resources: row.resources,
     client_type: row.type,
     client_id_issued_at: Math.floor(row.createdAt.getTime() / 1000),
     secret_rotated_at: row.secretRotatedAt?.toISOString() ?? null,
@@ -77,6 +81,7 @@ export class ClientsService {
     private readonly clock: Clock,
     private readonly state: StateStore,
     private readonly audit: AuditLog,
+    private readonly catalog: AccessCatalog,
     private readonly cacheMs = 30_000,
   ) {
     state.subscribe(CHANNEL, (id) => this.cache.delete(id));
@@ -143,8 +148,11 @@ export class ClientsService {
       errors.push({ field: 'response_types', message: 'response_types "code" goes with the authorization_code grant (RFC 7591 §2.1)' });
     }
     const scopes = meta.scope === undefined ? ALL_SCOPES : parseScope(meta.scope);
-    const unknown = scopes.filter((s) => !(ALL_SCOPES as string[]).includes(s));
+    const known = new Set<string>([...OIDC_SCOPES, ...this.catalog.builtIn().scopes.map((s) => s.name)]);
+    const unknown = scopes.filter((s) => !known.has(s));
     if (unknown.length) errors.push({ field: 'scope', message: `unknown scope: ${unknown.join(' ')}` });
+    const resources = meta.resources ?? {};
+    errors.push(...this.resourceProblems(resources));
     if (errors.length) {
       const code = errors.some((e) => e.field.startsWith('redirect_uris')) ? 'invalid_redirect_uri' : 'invalid_client_metadata';
       throw unprocessable(code, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
@@ -163,6 +171,7 @@ export class ClientsService {
         tokenEndpointAuthMethod: authMethod,
         scope: scopes.join(' '),
         firstParty,
+        resources,
         createdAt: now,
       });
       await this.audit.record(
@@ -173,6 +182,37 @@ export class ClientsService {
       return r;
     });
     return { client: toClientOut(row), secret };
+  }
+
+  /** Every identifier names a registered API and every scope is one of its own. */
+  private resourceProblems(resources: Record<string, string[]>): FieldError[] {
+    const errors: FieldError[] = [];
+    for (const [identifier, scopes] of Object.entries(resources)) {
+      const api = this.catalog.byIdentifier(identifier);
+      if (!api) {
+        errors.push({ field: `resources.${identifier}`, message: 'no API has this identifier' });
+        continue;
+      }
+      const missing = scopes.filter((s) => !api.scopes.some((x) => x.name === s));
+      if (missing.length) errors.push({ field: `resources.${identifier}`, message: `the API has no scope ${missing.join(' ')}` });
+    }
+    return errors;
+  }
+
+  /** Replace what the client may ask for at each API; audited with before and after. */
+  async setResources(clientId: string, resources: Record<string, string[]>, ctx: RequestContext): Promise<ClientOut> {
+    const before = await findClient(this.db, clientId);
+    if (!before) throw notFound('no such client');
+    await this.catalog.fresh();
+    const errors = this.resourceProblems(resources);
+    if (errors.length) throw unprocessable('invalid_client_metadata', errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    const row = await this.db.transaction(async (tx) => {
+      const r = await setClientResources(tx, clientId, resources);
+      await this.audit.record(tx, { type: 'client.resources_changed', subjectId: clientId, details: { before: before.resources, after: resources } }, ctx);
+      return r!;
+    });
+    await this.changed(clientId);
+    return toClientOut(row);
   }
 
   async get(clientId: string): Promise<ClientOut> {

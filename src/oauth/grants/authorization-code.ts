@@ -1,4 +1,4 @@
-import { invalidClient, invalidGrant, invalidRequest } from '../../http/errors.js';
+import { invalidClient, invalidGrant, invalidRequest, OAuthError } from '../../http/errors.js';
 import { uuidv7Time } from '../../tokens/jti.js';
 import { findSession } from '../../sessions/repository.js';
 import { revokeFamily } from '../../tokens/refresh-token.js';
@@ -6,7 +6,7 @@ import { findUserById } from '../../users/repository.js';
 import { consumeAuthorizationCode, pkceMatches, PKCE_VALUE, recordIssued } from '../authorization-code.js';
 import type { GrantHandler, TokenClient, TokenResponse } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
-import { parseScope } from '../scopes.js';
+import { apiOfStored, decideScopes, selectApi, storedResource } from '../../apis/resources.js';
 
 /** Refresh tokens go to first-party clients, and to others only when the user granted offline_access. */
 export function mayRefresh(client: TokenClient, scopes: readonly string[]): boolean {
@@ -26,7 +26,10 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
   if (!params.code_verifier) throw invalidRequest('code_verifier is required (PKCE, RFC 7636)');
   if (!PKCE_VALUE.test(params.code_verifier)) throw invalidRequest('code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~');
   const now = new Date(w.clock.now());
-  type Outcome = { res: TokenResponse } | { error: string; revokeJti?: string | null };
+  await w.catalog.fresh();
+  // RFC 8707 §2.2: the token request may name the resource again; it must be the one the code was for.
+  const named = params.resource || params.audience ? selectApi(w.catalog, params) : undefined;
+  type Outcome = { res: TokenResponse } | { error: string; code?: string; revokeJti?: string | null };
   const outcome = await w.db.transaction(async (tx): Promise<Outcome> => {
     const consumed = await consumeAuthorizationCode(tx, params.code!, now);
     if (consumed.kind === 'unknown') return { error: 'invalid authorization code' };
@@ -53,11 +56,16 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
     if (row.createdAt.getTime() <= user.tokensValidAfter.getTime()) return { error: 'the sign-in session has ended' };
     const session = row.sessionId ? await findSession(tx, row.sessionId) : undefined;
     if (session?.endedAt) return { error: 'the sign-in session has ended' };
-    const scopes = parseScope(row.scope);
+    const api = apiOfStored(w.catalog, row.resource);
+    if (!api) return { error: 'the API of this authorization code no longer exists', code: 'invalid_target' };
+    if (named && storedResource(named) !== row.resource) return { error: 'resource differs from the authorization request', code: 'invalid_target' };
+    // The roles may have changed since the consent: what they give now, never more than the code says.
+    const scopes = decideScopes(w.catalog, { api, requested: row.scope, fallback: [], client, subject: { kind: 'user', roles: user.roles }, refuseEmpty: false });
     const res = await issueUserTokens(w, tx, {
       user,
       clientId: client.clientId,
       scopes,
+      api,
       grant: 'authorization_code',
       authTime: row.authTime,
       sessionId: row.sessionId,
@@ -73,5 +81,6 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
     const issuedAt = uuidv7Time(outcome.revokeJti) ?? w.clock.now();
     await w.revocations.revoke(outcome.revokeJti, issuedAt + w.config.accessTokenTtlSeconds * 1000);
   }
+  if (outcome.code) throw new OAuthError(outcome.code, outcome.error);
   throw invalidGrant(outcome.error);
 };

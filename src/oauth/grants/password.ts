@@ -3,7 +3,8 @@ import { LoginError } from '../../users/service.js';
 import type { UserRecord } from '../../users/repository.js';
 import type { GrantContext, GrantHandler } from '../grant.js';
 import { issueUserTokens } from '../issue.js';
-import { FIRST_PARTY_DEFAULT_SCOPES, grantScopes, scopesAllowedTo } from '../scopes.js';
+import { FIRST_PARTY_DEFAULT_SCOPES } from '../scopes.js';
+import { decideScopes, defaultScopes, selectApi, type ScopeRequest } from '../../apis/resources.js';
 
 /** Hooks that may interrupt a successful password check (MFA answers mfa_required). */
 export type PasswordGrantStep = (g: GrantContext, user: UserRecord, scopes: string[]) => Promise<void>;
@@ -20,9 +21,12 @@ export const passwordGrant: GrantHandler = async (g) => {
   if (client && !client.grantTypes.includes('password')) throw unauthorizedClient('this client may not use the password grant');
   if (!params.username) throw invalidRequest('username is required');
   if (!params.password) throw invalidRequest('password is required');
-  // First party (anonymous or a first_party client): `account` and `admin` may be asked for; `admin` is
-  // dropped at issuance unless the user holds the admin role (issueUserTokens).
-  const scopes = grantScopes(params.scope, scopesAllowedTo(client), FIRST_PARTY_DEFAULT_SCOPES);
+  // First party (anonymous or a first_party client): `account` and `admin` may be asked for; what the
+  // user's roles give at the API is known after the password check. A bad request fails before it.
+  await w.catalog.fresh();
+  const api = selectApi(w.catalog, params);
+  const ask: Omit<ScopeRequest, 'subject'> = { api, requested: params.scope, fallback: defaultScopes(api, FIRST_PARTY_DEFAULT_SCOPES), client, refuseEmpty: true };
+  decideScopes(w.catalog, { ...ask, subject: { kind: 'user', roles: undefined } });
   let user;
   try {
     user = await w.users.authenticate(params.username, params.password, g.ctx);
@@ -35,6 +39,7 @@ export const passwordGrant: GrantHandler = async (g) => {
     }
     throw e;
   }
+  const scopes = decideScopes(w.catalog, { ...ask, subject: { kind: 'user', roles: user.roles } });
   for (const step of passwordGrantSteps) await step(g, user, scopes);
   const scope = scopes.join(' ');
   // One statement writes the session, the refresh token and both audit rows: no transaction, one round trip.
@@ -45,6 +50,7 @@ export const passwordGrant: GrantHandler = async (g) => {
       user,
       clientId: client?.clientId ?? null,
       scopes,
+      api,
       grant: 'password',
       authTime: new Date(w.clock.now()),
       // Each password login is a sign-in of its own: a session, written by the same statement.
