@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { LoadResult, LoadSpec } from './load.js';
 import { freePort, ROOT, runJson, startPortPrinter, startProcess, type Running } from './lib/processes.js';
 import { kitRows } from './kit.js';
+import { resourceRow } from './resource.js';
 
 const argv = new Set(process.argv.slice(2));
 const QUICK = argv.has('--quick');
@@ -294,6 +295,7 @@ async function main() {
     const [wardenCc, opCc] = await alternate(wardenCcSpec, opCcSpec);
     const [wardenIntro, opIntro] = await alternate(wardenIntroSpec, opIntroSpec);
     await op.stop();
+    if (client) await resourceRow(row, load, SECONDS, w.base, client.adminToken);
 
     // Idle memory on PostgreSQL: this server after its load, and a fresh one.
     await sleep(1000);
@@ -358,7 +360,7 @@ async function main() {
 }
 
 /** A client_credentials client made through the admin API; undefined when the API is not there yet. */
-async function benchClient(base: string, databaseUrl: string): Promise<{ id: string; secret: string } | undefined> {
+async function benchClient(base: string, databaseUrl: string): Promise<{ id: string; secret: string; adminToken: string } | undefined> {
   const reg = await post(`${base}/users`, { username: 'benchadmin', email: 'benchadmin@example.com', password: PASSWORD });
   if (reg.status !== 201) throw new Error(`register admin: ${reg.status} ${reg.text}`);
   // What `warden user set-roles` does, without a second process on the CLI.
@@ -374,7 +376,7 @@ async function benchClient(base: string, databaseUrl: string): Promise<{ id: str
     notes.push(`POST /admin/clients: ${created.status} ${created.text.slice(0, 200)}`);
     return undefined;
   }
-  return { id: created.data.client_id as string, secret: created.data.client_secret as string };
+  return { id: created.data.client_id as string, secret: created.data.client_secret as string, adminToken: login.data.access_token as string };
 }
 
 interface ProfileNode {
