@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { invalidClient } from '../http/errors.js';
 import { uuidv7Time } from '../tokens/jti.js';
-import { TokenError } from '../tokens/jwt.js';
+import { verifyForAnyApi } from '../apis/verify.js';
 import { findRefreshToken } from '../tokens/refresh-token.js';
 import type { Warden } from '../warden.js';
 import { authenticateClient } from './client-auth.js';
@@ -32,15 +32,8 @@ const INACTIVE: Introspection = { active: false };
  * revocation list (memory: the jti, and the session of its `sid`), the user (short cache), the client still registered (short cache).
  */
 async function introspectAccess(w: Warden, token: string): Promise<Introspection> {
-  let claims;
-  try {
-    claims = await w.accessTokens.verify(token);
-  } catch (e) {
-    if (!(e instanceof TokenError)) throw e;
-    // Not one of Warden's own API: perhaps one for another registered API (RFC 8707 `resource`).
-    claims = await verifyForOtherApis(w, token);
-    if (!claims) return INACTIVE;
-  }
+  const claims = await verifyForAnyApi(w, token);
+  if (!claims) return INACTIVE;
   if (w.revocations.isRevoked(claims.jti)) return INACTIVE;
   if (claims.sid && w.revocations.isSessionEnded(claims.sid)) return INACTIVE;
   if (!(await w.clients.exists(claims.client_id))) return INACTIVE;
@@ -64,17 +57,6 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
     iss: claims.iss!,
     jti: claims.jti,
   };
-}
-
-async function verifyForOtherApis(w: Warden, token: string) {
-  const others = w.catalog.apis().filter((a) => !a.builtIn);
-  if (!others.length) return undefined;
-  try {
-    return await w.accessTokens.verifyForAudiences(token, others.map((a) => a.identifier), w.catalog.longestTtlSeconds(w.config.accessTokenTtlSeconds));
-  } catch (e) {
-    if (e instanceof TokenError) return undefined;
-    throw e;
-  }
 }
 
 /** A refresh token is only ever the business of the client holding it. */

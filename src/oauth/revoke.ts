@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
-import { TokenError } from '../tokens/jwt.js';
 import { endSession } from '../sessions/end-session.js';
+import { verifyForAnyApi } from '../apis/verify.js';
 import { findRefreshToken } from '../tokens/refresh-token.js';
 import type { Warden } from '../warden.js';
 import { authenticateClient } from './client-auth.js';
@@ -34,13 +34,8 @@ async function revokeRefresh(w: Warden, token: string, client: TokenClient | und
 }
 
 async function revokeAccess(w: Warden, token: string, client: TokenClient | undefined, ctx: RequestContext): Promise<boolean> {
-  let claims;
-  try {
-    claims = await w.accessTokens.verify(token);
-  } catch (e) {
-    if (e instanceof TokenError) return false;
-    throw e;
-  }
+  const claims = await verifyForAnyApi(w, token);
+  if (!claims) return false;
   if (!sameClient(claims.client_id, client)) return true;
   await w.revocations.revoke(claims.jti, claims.exp * 1000);
   await w.audit.record(w.db, { type: 'token.revoked', subjectId: claims.sub, details: { token_type: 'access_token', client_id: claims.client_id ?? null } }, ctx);

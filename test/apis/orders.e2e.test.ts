@@ -199,6 +199,14 @@ describe('authorization for your own APIs: API resources, roles, resource indica
       }),
     );
     assert.deepEqual([res.body.active, res.body.aud, res.body.scope, res.body.username], [true, ORDERS, 'orders:read', 'carol']);
+    // RFC 7009 by the client it was issued to: revoked, so introspection says inactive.
+    const form = (client: { client_id: string; client_secret: string }) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ token: carolTokens.access_token as string }).toString(),
+    });
+    assert.equal((await fetch(`${a}/revoke`, form(shop))).status, 200);
+    assert.deepEqual((await json(await fetch(`${a}/introspect`, form(svc)))).body, { active: false });
   });
 
   it('never gives account or admin to a third-party client', async () => {
