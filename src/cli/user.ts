@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { Type, type Static } from 'typebox';
-import { isRole, type Role } from '../access/roles.js';
 import { ProblemError } from '../http/errors.js';
 import { deleteUser, findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
 import { Email, FullName, Username } from '../users/schemas.js';
@@ -9,13 +8,13 @@ import { isUniqueViolation } from '../storage/errors.js';
 import { promptNewPassword, promptSecret, readStdin, required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';
 
-function rolesArg(v: unknown, usage: string): Role[] {
+function rolesArg(v: unknown, usage: string): string[] {
   const list = String(v ?? '')
     .split(',')
     .map((r) => r.trim())
     .filter(Boolean);
   if (!list.length) throw new UsageError(`--role is required (usage: warden ${usage})`);
-  return list as Role[];
+  return list;
 }
 
 /** Built-in and defined roles alike (`warden role create`); the list says which exist. */
@@ -47,7 +46,7 @@ export const userCreate: Command = {
     const email = required(values, 'email', createUsage);
     if (!Value.Check(Username, username)) throw new UsageError('--username: 3-32 letters, digits, _ . -');
     if (!Value.Check(Email, email)) throw new UsageError('--email is not an e-mail address');
-    const roles = values.role ? rolesArg((values.role as string[]).join(','), createUsage) : (['user'] as Role[]);
+    const roles = values.role ? rolesArg((values.role as string[]).join(','), createUsage) : ['user'];
     const password = values['password-stdin'] ? await readStdin() : await promptNewPassword();
     await withWarden(async (w) => {
       checkRoles(w, roles);
@@ -146,8 +145,6 @@ export const userImport: Command = {
         throw new UsageError(`line ${line}: ${field} ${err?.message ?? 'is invalid'}`);
       }
       const v = obj as Static<typeof ImportLine>;
-      const badRole = (v.roles ?? []).find((r) => !isRole(r));
-      if (badRole) throw new UsageError(`line ${line}: unknown role "${badRole}"`);
       for (const key of [`u:${v.username.toLowerCase()}`, `e:${v.email.toLowerCase()}`]) {
         const prev = seen.get(key);
         if (prev) throw new UsageError(`line ${line}: ${key.startsWith('u') ? 'username' : 'email'} repeats line ${prev}`);
@@ -157,6 +154,11 @@ export const userImport: Command = {
     });
     if (!rows.length) throw new UsageError(`${file} has no users`);
     await withWarden(async (w) => {
+      // Built-in and defined roles alike (`warden role create`), checked before any user is written.
+      for (const { line, v } of rows) {
+        const bad = w.accessAdmin.unknownRoles(v.roles ?? [])[0];
+        if (bad) throw new UsageError(`line ${line}: unknown role "${bad}" (roles: ${w.catalog.roles().map((r) => r.name).join(', ')})`);
+      }
       let current = 0;
       try {
         await w.db.transaction(async (tx) => {

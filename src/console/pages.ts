@@ -1,4 +1,3 @@
-import { ROLES } from '../access/roles.js';
 import { html, page, type SafeHtml } from '../http/html.js';
 import type { AuditRow } from '../audit/repository.js';
 import type { UserRecord } from '../users/repository.js';
@@ -14,6 +13,8 @@ export interface Viewer {
 const NAV = [
   ['users', 'Users'],
   ['clients', 'Clients'],
+  ['apis', 'APIs'],
+  ['roles', 'Roles'],
   ['keys', 'Signing keys'],
   ['audit', 'Audit log'],
 ] as const;
@@ -118,7 +119,11 @@ ${next ? html`<p><a rel="next" href="${BASE}/users?${new URLSearchParams({ ...(q
   );
 }
 
-export function userPage(v: Viewer, u: UserRecord, opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; done?: string; error?: string }) {
+export function userPage(
+  v: Viewer,
+  u: UserRecord,
+  opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; done?: string; error?: string; roles: readonly string[] },
+) {
   const action = (path: string, label: string, extra: SafeHtml | string = '') =>
     html`<form method="post" action="${BASE}/users/${u.id}/${path}" class="inline">${csrf(v)}${extra}<button type="submit">${label}</button></form>`;
   return consolePage(
@@ -140,7 +145,7 @@ export function userPage(v: Viewer, u: UserRecord, opts: { locked: boolean | und
 <form method="post" action="${BASE}/users/${u.id}/roles">
 ${csrf(v)}
 <fieldset><legend>Roles of ${u.username}</legend>
-${ROLES.map((r) => html`<label><input type="checkbox" name="roles" value="${r}"${u.roles.includes(r) ? html` checked` : ''}> ${r}</label> `)}
+${opts.roles.map((r) => html`<label><input type="checkbox" name="roles" value="${r}"${u.roles.includes(r) ? html` checked` : ''}> ${r}</label> `)}
 </fieldset>
 <p><button type="submit">Save roles</button></p>
 </form>
@@ -245,7 +250,7 @@ ${clients.length ? '' : html`<tr><td colspan="6">No clients yet.</td></tr>`}
 ${clients.map(
   (c) => html`<tr>
 <th scope="row">${c.client_name}${c.first_party ? ' (first party)' : ''}</th>
-<td><code>${c.client_id}</code></td><td>${c.client_type}</td><td>${c.grant_types.join(', ')}</td>
+<td><code>${c.client_id}</code> <a href="${BASE}/clients/${c.client_id}/resources">APIs</a></td><td>${c.client_type}</td><td>${c.grant_types.join(', ')}</td>
 <td>${c.redirect_uris.map((u) => html`<div>${u}</div>`)}</td>
 <td>
 ${c.client_type === 'confidential' ? html`<form method="post" action="${BASE}/clients/${c.client_id}/rotate" class="inline">${csrf(v)}<button type="submit">Rotate secret</button></form>` : ''}

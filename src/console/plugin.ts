@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import { can, isRole, type Permission, type Role } from '../access/roles.js';
+import { can, type Permission } from '../access/roles.js';
+import { accessConsoleRoutes } from './access-routes.js';
 import { findAuditEvents } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
 import type { RequestContext } from '../audit/audit-log.js';
@@ -224,7 +225,9 @@ export async function consolePlugin(fastify: FastifyInstance) {
       findAuditEvents(w.db, { subject: user.id, limit: 20 }),
     ]);
     const done = DONE[String((request.query as Record<string, unknown>).done)];
-    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, done, error }));
+    await w.catalog.fresh();
+    const roles = w.catalog.roles().map((r) => r.name);
+    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, done, error, roles }));
   }
 
   app.get(`${BASE}/users/:id`, opts('users:read'), async (request, reply) => renderUser(request, reply, (request.params as { id: string }).id));
@@ -254,8 +257,10 @@ export async function consolePlugin(fastify: FastifyInstance) {
   });
   userAction('roles', 'users:update', async (request, id) => {
     const roles = [...new Set(fields(request.body, 'roles'))];
-    if (!roles.every(isRole)) throw new ProblemError(422, 'unknown_role', 'unknown role');
-    await w.users.adminUpdate(request.consoleSession!.user.id, id, { roles: roles as Role[] }, ctxOf(request));
+    await w.catalog.fresh();
+    const unknown = w.accessAdmin.unknownRoles(roles);
+    if (unknown.length) throw new ProblemError(422, 'unknown_role', `no such role: ${unknown.join(', ')}`);
+    await w.users.adminUpdate(request.consoleSession!.user.id, id, { roles }, ctxOf(request));
     return 'roles';
   });
   userAction('logout', 'users:logout', async (request, id) => {
@@ -267,6 +272,10 @@ export async function consolePlugin(fastify: FastifyInstance) {
     await w.lockout.unlock(user, request.consoleSession!.user.id, ctxOf(request));
     return 'unlocked';
   });
+
+  // --- APIs, roles and a client's per-API grants (src/console/access-routes.ts) ------------------
+
+  accessConsoleRoutes(app, { opts, send, viewer, ctxOf, field, fields });
 
   // --- clients ---------------------------------------------------------------------------------
 

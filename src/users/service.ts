@@ -4,7 +4,7 @@ import type { AuditLog, RequestContext } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import { conflict, notFound, ProblemError, unprocessable } from '../http/errors.js';
-import { DEFAULT_ROLE, type Role } from '../access/roles.js';
+import { DEFAULT_ROLE } from '../access/roles.js';
 import type { Db, Executor } from '../storage/database.js';
 import { isUniqueViolation, sqlState } from '../storage/errors.js';
 import { eq } from 'drizzle-orm';
@@ -70,7 +70,7 @@ export interface NewUserInput {
   email: string;
   password: string;
   fullName?: string | null | undefined;
-  roles?: readonly Role[];
+  roles?: readonly string[];
   emailVerified?: boolean;
 }
 

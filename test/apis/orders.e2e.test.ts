@@ -219,7 +219,8 @@ describe('authorization for your own APIs: API resources, roles, resource indica
 
   it('refresh keeps the resource it was granted for: a subset only, never another API', async () => {
     const wider = await token(a, { grant_type: 'refresh_token', refresh_token: carolTokens.refresh_token as string, scope: 'orders:write' }, shop);
-    assert.deepEqual([wider.status, wider.body.error], [400, 'invalid_grant']);
+    // RFC 6749 §5.2: a scope beyond the original grant is invalid_scope.
+    assert.deepEqual([wider.status, wider.body.error], [400, 'invalid_scope']);
     const other = await token(a, { grant_type: 'refresh_token', refresh_token: carolTokens.refresh_token as string, resource: 'warden' }, shop);
     assert.deepEqual([other.status, other.body], [400, { error: 'invalid_target', error_description: 'the refresh token was granted for another resource' }]);
     const refreshed = await token(b, { grant_type: 'refresh_token', refresh_token: carolTokens.refresh_token as string }, shop);
