@@ -1,3 +1,4 @@
+import { ProblemError } from '../http/errors.js';
 import type { PermissionIn } from '../apis/schemas.js';
 import type { Warden } from '../warden.js';
 import { asUsage } from './api.js';
@@ -57,7 +58,13 @@ export const roleDelete: Command = {
     const name = positionals[0];
     if (!name) throw new UsageError(`which role? (usage: warden ${deleteUsage})`);
     await withWarden(async (w) => {
-      await asUsage(() => w.accessAdmin.deleteRole(name, values.force === true, cliContext));
+      await asUsage(() =>
+        w.accessAdmin.deleteRole(name, values.force === true, cliContext).catch((e: unknown) => {
+          // The service speaks of the admin API's ?force=true; here it is the --force option.
+          if (e instanceof ProblemError && e.code === 'role_in_use') throw new UsageError(e.detail.replace('delete with ?force=true', 'add --force'));
+          throw e;
+        }),
+      );
       console.log(`deleted role ${name}`);
     });
   },
