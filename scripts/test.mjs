@@ -57,7 +57,8 @@ if ((await new Promise((r) => bundle.on('exit', r))) !== 0) {
 }
 env.WARDEN_TEST_BUNDLE = join(bundleDir, 'cli/main.js');
 
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
+// A test that hangs fails by name after 5 minutes instead of holding the whole run (and CI) until killed.
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
 

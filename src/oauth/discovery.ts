@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Warden } from '../warden.js';
 import { CLAIMS_SUPPORTED } from './claims.js';
 import { grants } from './token-endpoint.js';
-import { ALL_SCOPES } from './scopes.js';
+import { OIDC_SCOPES } from './scopes.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
 
@@ -18,7 +18,7 @@ export function serverMetadata(w: Warden) {
     jwks_uri: `${iss}/.well-known/jwks.json`,
     revocation_endpoint: `${iss}/revoke`,
     introspection_endpoint: `${iss}/introspect`,
-    scopes_supported: ALL_SCOPES,
+    scopes_supported: scopesSupported(w),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: grantTypes,
@@ -52,4 +52,10 @@ export async function discoveryRoutes(app: FastifyInstance) {
     reply.header('cache-control', 'public, max-age=60');
     return w.keys.jwks();
   });
+}
+
+/** OIDC's scopes, then every registered API's (Warden's own first): what a client may ask for here. */
+function scopesSupported(w: Warden): string[] {
+  const apis = [...w.catalog.apis()].sort((a, b) => Number(b.builtIn) - Number(a.builtIn));
+  return [...new Set([...OIDC_SCOPES, ...apis.flatMap((a) => a.scopes.map((s) => s.name))])];
 }

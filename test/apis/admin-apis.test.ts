@@ -45,6 +45,9 @@ describe('/admin/apis and /admin/roles', () => {
       { name: 'orders:write', description: '', built_in: false },
     ]);
     assert.deepEqual([(await call('GET', `/admin/apis/${ordersId}`)).json().identifier], [ORDERS]);
+    // Discovery's scopes_supported follows the registered APIs (OIDC's, Warden's own, then the others').
+    const discovery = (await t.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json();
+    assert.deepEqual(discovery.scopes_supported, ['openid', 'profile', 'email', 'offline_access', 'account', 'admin', 'items:read', 'items:write', 'reports:read', 'orders:read', 'orders:write']);
     const taken = await call('POST', '/admin/apis', { identifier: ORDERS, name: 'Again' });
     assert.deepEqual([taken.statusCode, taken.json().code], [409, 'api_exists']);
     const fragment = await call('POST', '/admin/apis', { identifier: 'https://x.example/#a', name: 'X' });
