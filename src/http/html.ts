@@ -28,8 +28,11 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
-/** A whole page: no inline script or style, so the CSP can forbid both. */
-export function page(title: string, body: SafeHtml, opts: { stylesheet?: string } = {}): string {
+/**
+ * A bare HTML document (no inline script or style, so the CSP can forbid both). Server-rendered pages
+ * use the shared layout, `page()` in src/pages/layout.ts; this is for what has no server around it (mail).
+ */
+export function htmlDocument(title: string, body: SafeHtml, opts: { stylesheet?: string } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
