@@ -1,5 +1,5 @@
 import { html, htmlDocument, type SafeHtml } from '../http/html.js';
-import { STYLESHEET_URL } from './stylesheet.js';
+import { ICON_URL, STYLESHEET_URL } from './stylesheet.js';
 
 /**
  * The layout of every server-rendered page, and the few components pages share. Text reaches the
@@ -38,7 +38,7 @@ ${o.nav ?? ''}
 ${o.body}
 </main>
 <footer class="footer"><p>Warden identity server · <a href="/">Home</a></p></footer>`,
-    { stylesheet: STYLESHEET_URL },
+    { stylesheet: STYLESHEET_URL, icon: ICON_URL },
   );
 }
 

@@ -45,14 +45,15 @@ small, .hint { color: var(--muted); }
 
 /* Content: a card; narrow for forms, wide for tables. */
 main { margin: 1.5rem auto 3rem; padding: 1.5rem; background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); }
-main.narrow { max-width: 30rem; }
-main.wide { max-width: 80rem; }
-@media (max-width: 40rem) { main { margin: 0 0 2rem; border-radius: 0; border-left: 0; border-right: 0; padding: 1rem; } }
+main.narrow { max-width: min(30rem, calc(100% - 2rem)); }
+main.wide { max-width: min(80rem, calc(100% - 2rem)); }
+@media (max-width: 40rem) { main.narrow, main.wide { max-width: none; margin: 0 0 2rem; border-radius: 0; border-left: 0; border-right: 0; padding: 1rem; } }
 .footer { text-align: center; color: var(--muted); font-size: .875rem; margin-bottom: 2rem; }
 
 /* Forms. */
 form p, .field { margin: 0 0 1rem; }
 label { font-weight: 600; }
+label:has(> input[type=checkbox]), label:has(> input[type=radio]) { font-weight: 400; margin-right: .75rem; }
 label.check { font-weight: 400; display: inline-flex; gap: .4rem; align-items: baseline; margin-right: 1rem; }
 input, select, textarea { font: inherit; color: inherit; background: var(--card); border: 1px solid var(--muted); border-radius: 4px; padding: .45rem .6rem; max-width: 100%; }
 input:not([type=checkbox]):not([type=radio]), select, textarea { width: 100%; margin-top: .2rem; }
@@ -106,3 +107,8 @@ export const STYLESHEET_HASH = createHash('sha256').update(CSS).digest('hex').sl
 
 /** Where every page links the stylesheet. */
 export const STYLESHEET_URL = `/static/warden-${STYLESHEET_HASH}.css`;
+
+/** Warden's mark as the pages' icon: a data: URL (the CSP allows data: images), so no request for /favicon.ico. */
+export const ICON_URL = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d5bbf"/><path d="M7 9l4 14 5-10 5 10 4-14" fill="none" stroke="#fff" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/></svg>',
+)}`;
