@@ -85,7 +85,7 @@ export function mfaForm(csrfToken: string, error?: string) {
 }
 
 export function refusedPage(reason: string) {
-  return publicPage('Request refused', html`<p role="alert">${reason}</p><p><a href="${BASE}/users">Back to the console</a></p>`);
+  return publicPage('Request refused', html`<p class="error" role="alert">${reason}</p><p><a href="${BASE}/users">Back to the console</a></p>`);
 }
 
 const date = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
