@@ -67,7 +67,8 @@ export function loginForm(csrfToken: string, error?: string, login?: string) {
 <p><label for="password">Password</label><br>
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
-</form>`,
+</form>
+<p class="below"><a href="/password/forgot">Forgot your password?</a><a href="/">Home</a></p>`,
   );
 }
 
