@@ -47,6 +47,9 @@ export interface LoginPageOptions {
   registerReturn?: string | undefined;
 }
 
+/** /register, coming back to this request afterwards when it fits the return_to limit (src/users/register-page.ts). */
+const registerLink = (back: string) => (back.length <= 4000 ? `/register?${new URLSearchParams({ return_to: back }).toString()}` : '/register');
+
 export function loginPage(o: LoginPageOptions): string {
   return shell(
     'Sign in',
@@ -58,7 +61,7 @@ ${hidden(o.ix, o.csrf, 'login')}
 <p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>
-<p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="/register?${new URLSearchParams({ return_to: o.registerReturn }).toString()}">Create an account</a>` : ''}</p>`,
+<p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="${registerLink(o.registerReturn)}">Create an account</a>` : ''}</p>`,
   );
 }
 
