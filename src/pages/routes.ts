@@ -56,12 +56,15 @@ async function pageRoutes(app: FastifyInstance) {
 
 export const pagesPlugin = fp(pageRoutes, { name: 'warden-pages', fastify: '5.x' });
 
-/** The 503 page of a browser page while a service it needs is down (the problem JSON says the same to API clients). */
-export function unavailablePage(retryAfterSeconds: number, reason: string) {
+/**
+ * The page a browser page answers when it cannot serve now and will later: 503 (a service it needs is
+ * down, the server is busy) or 429 (too many requests). Problem JSON says the same to API clients.
+ */
+export function retryLaterPage(title: string, reason: string, retryAfterSeconds: number | undefined) {
+  const when = retryAfterSeconds ? `in ${retryAfterSeconds} seconds` : 'shortly';
   return page({
-    title: 'Temporarily unavailable',
-    documentTitle: 'Temporarily unavailable · Warden',
+    title,
     body: html`<p class="error" role="alert">${reason}</p>
-<p>Nothing was changed. Try again in ${retryAfterSeconds} seconds: reload this page, or go back and send the form again.</p>`,
+<p>Nothing was changed. Try again ${when}: reload this page, or go back and send the form again.</p>`,
   });
 }

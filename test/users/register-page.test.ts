@@ -72,6 +72,20 @@ describe('the registration page', () => {
     assert.equal((await t.warden.users.list({ q: 'csrfed', limit: 1 })).items.length, 0);
   });
 
+  it('answers a page, not JSON, when its rate limit is reached', async () => {
+    const limited = await createTestApp({ env: { REGISTRATION: 'open', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REGISTER: '1' } });
+    try {
+      assert.equal((await register(limited, fields())).statusCode, 201, 'the first one passes');
+      const res = await register(limited, fields({ username: 'second', email: 'second@example.com' }));
+      assert.equal(res.statusCode, 429);
+      assert.match(res.headers['content-type'] as string, /^text\/html/);
+      assert.match(res.headers['retry-after'] as string, /^\d+$/);
+      assert.match(res.body, /Too many requests/);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('is closed when registration is', async () => {
     const closed = await createTestApp({ env: { REGISTRATION: 'closed' } });
     try {
