@@ -3,7 +3,7 @@ import { StateUnavailableError } from '../storage/state/store.js';
 import { HasherOverloadedError } from '../users/password-hasher.js';
 import { isRefusedInput } from '../storage/errors.js';
 import { OAuthError, ProblemError, STATUS_TITLES, type FieldError } from './errors.js';
-import { retryLaterPage } from '../pages/routes.js';
+import { retryLaterPage } from '../pages/layout.js';
 import { asPage } from './security-headers.js';
 
 declare module 'fastify' {

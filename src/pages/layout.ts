@@ -90,3 +90,16 @@ export function confirmForm(o: { action: string; hidden: SafeHtml; button: strin
 
 /** Did the post carry the ticked confirmation box of `confirmForm`? */
 export const isConfirmed = (body: unknown) => (body as Record<string, unknown> | undefined)?.confirm === 'yes';
+
+/**
+ * The page a browser page answers when it cannot serve now and will later: 503 (a service it needs is
+ * down, the server is busy) or 429 (too many requests). Problem JSON says the same to API clients.
+ */
+export function retryLaterPage(title: string, reason: string, retryAfterSeconds: number | undefined) {
+  const when = retryAfterSeconds ? `in ${retryAfterSeconds} seconds` : 'shortly';
+  return page({
+    title,
+    body: html`<p class="error" role="alert">${reason}</p>
+<p>Nothing was changed. Try again ${when}: reload this page, or go back and send the form again.</p>`,
+  });
+}

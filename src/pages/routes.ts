@@ -9,7 +9,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * A browser page: its errors that are not the page's own (the state store down, the hasher
-     * overloaded) answer an HTML page instead of problem JSON (src/http/error-handler.ts).
+     * overloaded, a rate limit) answer an HTML page instead of problem JSON (src/http/error-handler.ts).
      */
     page?: boolean;
   }
@@ -55,16 +55,3 @@ async function pageRoutes(app: FastifyInstance) {
 }
 
 export const pagesPlugin = fp(pageRoutes, { name: 'warden-pages', fastify: '5.x' });
-
-/**
- * The page a browser page answers when it cannot serve now and will later: 503 (a service it needs is
- * down, the server is busy) or 429 (too many requests). Problem JSON says the same to API clients.
- */
-export function retryLaterPage(title: string, reason: string, retryAfterSeconds: number | undefined) {
-  const when = retryAfterSeconds ? `in ${retryAfterSeconds} seconds` : 'shortly';
-  return page({
-    title,
-    body: html`<p class="error" role="alert">${reason}</p>
-<p>Nothing was changed. Try again ${when}: reload this page, or go back and send the form again.</p>`,
-  });
-}
