@@ -28,6 +28,8 @@ import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { pagesPlugin } from '../pages/routes.js';
+import { registerPagePlugin } from '../users/register-page.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -95,6 +97,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
   await app.register(auditPlugin);
 
+  await app.register(pagesPlugin);
   await app.register(healthRoutes);
   await app.register(tokenRoutes);
   await app.register(oauthServer);
@@ -108,6 +111,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(accountPages);
   await app.register(consolePlugin);
   await app.register(setupPlugin);
+  await app.register(registerPagePlugin);
   warden.mailer.useLogger(app.log);
 
   return app;

@@ -3,6 +3,8 @@ import { StateUnavailableError } from '../storage/state/store.js';
 import { HasherOverloadedError } from '../users/password-hasher.js';
 import { isRefusedInput } from '../storage/errors.js';
 import { OAuthError, ProblemError, STATUS_TITLES, type FieldError } from './errors.js';
+import { retryLaterPage } from '../pages/layout.js';
+import { asPage } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -39,6 +41,7 @@ function oauthBody(error: string, description: string) {
 export function installErrorHandler(app: FastifyInstance) {
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const oauth = request.routeOptions.config?.oauth === true;
+    const page = request.routeOptions.config?.page === true;
     reply.header('cache-control', 'no-store');
 
     if (error instanceof OAuthError) {
@@ -47,6 +50,7 @@ export function installErrorHandler(app: FastifyInstance) {
     }
     if (error instanceof HasherOverloadedError) {
       reply.header('retry-after', String(error.retryAfterSeconds));
+      if (page) return asPage(reply.code(503)).send(retryLaterPage('Temporarily unavailable', 'The server is busy.', error.retryAfterSeconds));
       if (oauth) return reply.code(503).send(oauthBody('temporarily_unavailable', 'the server is busy; retry shortly'));
       error = new ProblemError(503, 'overloaded', 'the server is busy; retry shortly') as unknown as FastifyError;
     }
@@ -55,8 +59,14 @@ export function installErrorHandler(app: FastifyInstance) {
       request.log.debug({ err: { code: error.code } }, 'state store unavailable');
       reply.header('retry-after', String(error.retryAfterSeconds));
       const detail = 'the server cannot reach its shared state store; retry shortly';
+      // A browser page gets a page saying so, not JSON it would show raw (issue 17).
+      if (page) return asPage(reply.code(503)).send(retryLaterPage('Temporarily unavailable', 'The server cannot reach its state store at the moment.', error.retryAfterSeconds));
       if (oauth) return reply.code(503).send(oauthBody('temporarily_unavailable', detail));
       return reply.code(503).type(PROBLEM).send(new ProblemError(503, 'temporarily_unavailable', detail).body());
+    }
+    if (page && error instanceof ProblemError && error.status === 429) {
+      const retryAfter = Number(reply.getHeader('retry-after'));
+      return asPage(reply.code(429)).send(retryLaterPage('Too many requests', 'Too many requests came from your address.', Number.isFinite(retryAfter) ? retryAfter : undefined));
     }
     if (error instanceof ProblemError) {
       if (error.status >= 500) request.log.error({ err: error }, error.internal ?? error.detail);

@@ -14,7 +14,8 @@ import { createAuthorizationCode } from '../authorization-code.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentKeys, userGrant } from './resource.js';
-import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
+import { authorizeUrl, consentPage, errorPage, loginPage, mfaPage } from './pages.js';
+import { takeSignInNotice } from '../../users/register-page.js';
 import {
   AuthorizePageError,
   AuthorizeRedirectError,
@@ -78,6 +79,14 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const w = app.warden;
   const cookies = new BrowserCookies(w);
 
+  /** What every rendering of the sign-in page shows: the client, and "create an account" while registration is open. */
+  const loginOpts = (client: OAuthClient, ix: Interaction) => ({
+    ix: ix.id,
+    csrf: ix.csrf,
+    clientName: client.clientName,
+    registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
+  });
+
   const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
@@ -108,7 +117,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
         await cookies.dropInteraction(ix);
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
     }
     const grant = userGrant(w, client, req, user);
     if ('error' in grant) {
@@ -128,13 +137,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
           }
           return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
         }
-        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api }), req.redirectUri);
+        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api, redirectUri: req.redirectUri }), req.redirectUri);
       }
     }
     const now = new Date(w.clock.now());
     // The client joins the sign-in session; one ended meanwhile gives no code.
     if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), req.redirectUri);
     }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
@@ -165,7 +174,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
-    const page = (error: string) => sendPage(reply, 400, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, error, login: body.username }), ix.req.redirectUri);
+    const page = (error: string) => sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error, login: body.username }), ix.req.redirectUri);
     const name = body.username?.trim();
     if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
     let user: UserRecord;
@@ -203,7 +212,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
         delete ix.pending;
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), ix.req.redirectUri);
+        return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), ix.req.redirectUri);
       }
       return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
     }
@@ -232,14 +241,10 @@ export async function authorizeRoutes(app: FastifyInstance) {
     return advance(request, reply, client, ix);
   }
 
-  app.get('/oauth/style.css', { config: { access: { kind: 'public', reason: 'the pages\' style sheet' } } }, async (_request, reply) =>
-    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLE_CSS),
-  );
-
   app.get(
     '/authorize',
     {
-      config: { access: BROWSER },
+      config: { access: BROWSER, page: true },
       schema: {
         tags: ['oauth'],
         summary: 'Authorization endpoint (code + PKCE S256); browser pages',
@@ -274,7 +279,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     '/authorize',
     {
       // The login form checks passwords: the stricter limit of the token endpoint applies (lockout applies too).
-      config: { access: BROWSER, rateLimitGroup: 'token' },
+      config: { access: BROWSER, page: true, rateLimitGroup: 'token' },
       schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody },
     },
     async (request, reply) => {
