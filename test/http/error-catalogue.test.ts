@@ -14,6 +14,20 @@ import { freePort, ROOT } from '../support/process.js';
  * not at a domain the project does not hold; docs/errors.md is the same catalogue, and the catalogue is
  * the only source of codes.
  */
+/** Every source file but the catalogue itself. */
+function all(): string {
+  const sources: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts') && !p.endsWith('error-catalogue.ts')) sources.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(join(ROOT, 'src'));
+  return sources.join('\n');
+}
+
 describe('the error catalogue', () => {
   let t: TestApp;
   let url: string;
@@ -77,19 +91,23 @@ describe('the error catalogue', () => {
   });
 
   it('lists only codes the server uses, each explained', () => {
-    const sources: string[] = [];
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const p = join(dir, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (p.endsWith('.ts') && !p.endsWith('error-catalogue.ts')) sources.push(readFileSync(p, 'utf8'));
-      }
-    };
-    walk(join(ROOT, 'src'));
-    const all = sources.join('\n');
+    const source = all();
     for (const [code, e] of Object.entries(ERROR_CATALOGUE)) {
-      assert.ok(all.includes(`'${code}'`), `${code} is catalogued but nothing in src answers with it`);
+      assert.ok(source.includes(`'${code}'`), `${code} is catalogued but nothing in src answers with it`);
       assert.ok(e.text.length > 40 && e.title.length > 2, `${code} is explained`);
+    }
+  });
+
+  it('gives each code the status the catalogue says', () => {
+    const factories: Record<string, number> = { badRequest: 400, conflict: 409, forbidden: 403, unprocessable: 422 };
+    const calls = [
+      ...all().matchAll(/new ProblemError\(\s*(\d{3}),\s*'([a-z_]+)'/g),
+      ...[...all().matchAll(/\b(badRequest|conflict|forbidden|unprocessable)\(\s*'([a-z_]+)'/g)].map((m) => [m[0], String(factories[m[1]!]), m[2]] as const),
+    ];
+    assert.ok(calls.length > 40, `found ${calls.length} problems raised in src`);
+    for (const [, status, code] of calls) {
+      const entry = ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE] as { status: readonly number[] };
+      assert.ok(entry.status.includes(Number(status)), `${code} is raised with ${status}; the catalogue says ${entry.status.join(', ')}`);
     }
   });
 
