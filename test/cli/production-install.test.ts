@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,8 +13,12 @@ import { freePort, freshBackend, ROOT } from '../support/process.js';
  * its COPY lines (from a tree where the bundle is built: `npm ci` + `prepare`), its `npm ci --omit=dev`
  * (no esbuild, no TypeScript: `prepare` must not need them), its ENV and CMD with the settings of
  * deploy/warden.env.example, and its HEALTHCHECK. npm reads the local cache first (--prefer-offline:
- * the npm registry is the only network it may use).
+ * the npm registry is the only network it may use). Run as root (CI), the server runs as `nobody` over
+ * files it cannot write, as the image's `USER node` over a root-owned /app: only DATA_DIR is its own.
  */
+
+/** An unprivileged user for the server when the tests run as root. */
+const UNPRIVILEGED = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
 describe('production install (deploy/Dockerfile runtime stage)', () => {
   const stage = runtimeStage();
   let work: string;
@@ -24,7 +28,8 @@ describe('production install (deploy/Dockerfile runtime stage)', () => {
   let backend: Awaited<ReturnType<typeof freshBackend>>;
 
   before(() => {
-    work = mkdtempSync(join(process.env.WARDEN_TEST_TMP ?? tmpdir(), 'warden-prod-'));
+    // The run's own temporary directory is root's alone: an unprivileged server could not reach into it.
+    work = mkdtempSync(join(UNPRIVILEGED ? tmpdir() : (process.env.WARDEN_TEST_TMP ?? tmpdir()), 'warden-prod-'));
     app = join(work, 'app');
     mkdirSync(app);
     // The build stage's dist/: this run's bundle (npm test builds it with scripts/bundle.mjs, as `prepare` does).
@@ -109,10 +114,15 @@ describe('production install (deploy/Dockerfile runtime stage)', () => {
     });
     if (process.env.WARDEN_TEST_REDIS_URL) Object.assign(env, { REDIS_URL: process.env.WARDEN_TEST_REDIS_URL, REDIS_PREFIX: `prod-${process.pid}:` });
     assert.equal(env.NODE_ENV, 'production');
+    if (UNPRIVILEGED) {
+      // Readable by everyone, writable by root only (like the image's /app); DATA_DIR belongs to the server.
+      for (const dir of [work, app]) chmodSync(dir, 0o755);
+      chownSync(backend.dir, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    }
 
     const cmd = execForm(stage.instructions.find((i) => i.op === 'CMD')!.args);
     assert.equal(cmd[0], 'node');
-    const child = spawn(process.execPath, cmd.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cmd.slice(1), { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'], ...UNPRIVILEGED });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
