@@ -9,6 +9,7 @@ import { lazySerializers } from './serialization.js';
 import { installInputGuard, validatorCompiler } from './validation.js';
 import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
+import { errorCatalogueRoutes } from './error-page.js';
 import { securityHeadersPlugin } from './security-headers.js';
 import { corsPlugin } from './cors.js';
 import { rateLimitPlugin } from './rate-limit.js';
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(pagesPlugin);
   await app.register(healthRoutes);
+  await app.register(errorCatalogueRoutes);
   await app.register(tokenRoutes);
   await app.register(oauthServer);
   await app.register(userRoutes);

@@ -25,6 +25,7 @@ import {
   type Query,
 } from './request.js';
 import { BrowserCookies, type Interaction, type LoginSession } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -87,7 +88,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
   });
 
-  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
+  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
   /**
