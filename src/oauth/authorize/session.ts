@@ -77,7 +77,7 @@ export class BrowserCookies {
   }
 
   /** Form token, cookie and interaction must all agree (synchroniser token bound to a cookie). */
-  csrfValid(request: FastifyRequest, ix: Interaction, formToken: string | undefined): boolean {
+  csrfValid(request: FastifyRequest, ix: Pick<Interaction, 'csrf'>, formToken: string | undefined): boolean {
     const cookie = request.cookies[this.csrfName];
     if (!cookie || !formToken) return false;
     const a = Buffer.from(formToken);
