@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   nonce: string | undefined;
   codeChallenge: string;
   prompt: string[];
+  /** OIDC max_age (seconds): a sign-in older than this is not enough. */
+  maxAge?: number | undefined;
 }
 
 export interface Interaction {
@@ -35,6 +37,8 @@ export interface Interaction {
   req: AuthorizationRequest;
   /** prompt=login: the existing session is not enough. Cleared once the user signs in here. */
   forceLogin: boolean;
+  /** The sign-in made during this interaction: fresh enough for max_age, however long consent takes. */
+  signedInSid?: string;
   /** Password checked, second factor still due. */
   pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
   consented?: boolean;
