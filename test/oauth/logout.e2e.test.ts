@@ -244,6 +244,14 @@ describe('OIDC RP-Initiated and Back-Channel Logout, with openid-client over a r
     const [h, p] = tokens.id_token!.split('.');
     const tampered = `${h}.${p}.${'A'.repeat(86)}`;
     assert.equal((await browser.get(oidc.buildEndSessionUrl(config, { id_token_hint: tampered, post_logout_redirect_uri: afterLogout }))).status, 400);
+    // A logout token names a client and a session too, but it is not an id_token (typ logout+jwt).
+    const logoutToken = receiver.tokens[0];
+    assert.ok(logoutToken, 'an earlier test received one');
+    assert.equal((await browser.get(oidc.buildEndSessionUrl(config, { id_token_hint: logoutToken, post_logout_redirect_uri: afterLogout }))).status, 400);
+    // client_id must be the hint's audience.
+    const other = await browser.get(`${issuer}/logout?id_token_hint=${tokens.id_token}&client_id=wc-someone-else`);
+    assert.equal(other.status, 400);
+    assert.match(await other.text(), /does not match/);
     assert.ok((await promptNone(config, browser)).searchParams.get('code'), 'still signed in');
     // Two hours on, the id_token has expired; it still names this session, so no confirmation is needed.
     t.clock.advance(2 * 3600_000);
@@ -328,6 +336,40 @@ async function waitForAudit(t: { warden: TestApp['warden'] }, type: string, n: n
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('back-channel logout delivery', () => {
+  it('a receiver that answers with a redirect is not followed: the attempt failed and is retried later', async () => {
+    const t = await createTestApp();
+    const target = new Receiver(await freePort());
+    const bouncePort = await freePort();
+    const bounce = createServer((_req, res) => res.writeHead(302, { location: target.url }).end());
+    await target.start();
+    await new Promise<void>((r) => bounce.listen(bouncePort, '127.0.0.1', r));
+    try {
+      const admin = (await createAdmin(t)).access_token;
+      const client = await registerClient(t, admin, {
+        client_name: 'Bouncer',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        scope: 'openid account',
+        backchannel_logout_uri: `http://127.0.0.1:${bouncePort}/logout`,
+      });
+      const userId = (await registerUser(t.app, 'erin')).id;
+      await authorizeCode(t.app, { clientId: client.client_id, redirectUri: 'http://127.0.0.1:9/cb', scope: 'openid account', challenge: pkce().challenge, username: 'erin', password: STRONG_PASSWORD });
+      assert.equal((await t.app.inject({ method: 'POST', url: `/admin/users/${userId}/logout`, headers: bearer(admin) })).statusCode, 204);
+      const [failed] = await waitForAudit(t, 'backchannel_logout.failed', 1);
+      assert.equal(failed!.details.error, 'HTTP 302');
+      assert.equal(failed!.subjectId, userId);
+      assert.equal(target.tokens.length, 0, 'the redirect was not followed');
+      const [row] = await t.warden.db.select().from(backchannelLogouts);
+      assert.ok(row!.nextAttemptAt.getTime() > t.clock.now(), 'retried later, with backoff');
+    } finally {
+      await t.close();
+      await target.stop();
+      await new Promise((r) => bounce.close(r));
+    }
+  });
+});
 
 describe('back-channel logout survives a restart', () => {
   it('a receiver down at first gets the logout_token from the outbox after Warden is rebuilt on the same database', async () => {
