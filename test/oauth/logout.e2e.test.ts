@@ -10,6 +10,7 @@ import { auditEvents, backchannelLogouts } from '../../src/storage/schema.js';
 import { createWarden } from '../../src/warden.js';
 import { freePort } from '../support/process.js';
 import { bearer, createAdmin, createTestApp, registerUser, STRONG_PASSWORD, testConfig, testDatabase, type TestApp } from '../support/app.js';
+import { consoleLogin, post } from '../console/support.js';
 import { authorizeCode, authorizeUrl, formFields, getPage, Jar, pkce, registerClient, type RegisteredClient } from './support.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -525,5 +526,20 @@ describe('OIDC parameters on /authorize', () => {
     assert.match(await bad({ backchannel_logout_uri: 'https://user:pw@rp.example/logout' }), /backchannel_logout_uri/);
     assert.match(await bad({ post_logout_redirect_uris: ['javascript:alert(1)'] }), /post_logout_redirect_uris/);
     assert.match(await bad({ post_logout_redirect_uris: ['http://rp.example/after'] }), /post_logout_redirect_uris/);
+  });
+
+  it('the console registers a client with its logout URIs, checked the same way', async () => {
+    const admin = await createAdmin(t, 'root3');
+    const { jar, csrf } = await consoleLogin(t, 'root3');
+    const fields = { _csrf: csrf!, client_name: 'Console RP', redirect_uris: 'https://rp.example/cb', grant_types: 'authorization_code', token_endpoint_auth_method: 'client_secret_basic' };
+    const bad = await post(t, '/admin/console/clients', jar, { ...fields, backchannel_logout_uri: 'ftp://rp.example/bcl' });
+    assert.equal(bad.statusCode, 422);
+    assert.match(bad.body, /backchannel_logout_uri/);
+    const ok = await post(t, '/admin/console/clients', jar, { ...fields, post_logout_redirect_uris: 'https://rp.example/out\nhttps://rp.example/bye', backchannel_logout_uri: 'https://rp.example/bcl' });
+    assert.equal(ok.statusCode, 201, ok.body);
+    const list = (await t.app.inject({ method: 'GET', url: '/admin/clients', headers: bearer(admin.access_token) })).json().items as Array<Record<string, unknown>>;
+    const made = list.find((c) => c.client_name === 'Console RP')!;
+    assert.deepEqual(made.post_logout_redirect_uris, ['https://rp.example/out', 'https://rp.example/bye']);
+    assert.equal(made.backchannel_logout_uri, 'https://rp.example/bcl');
   });
 });
