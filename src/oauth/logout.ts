@@ -17,7 +17,7 @@ import { verifyIdTokenHint, type IdTokenHint } from './id-token.js';
 interface LogoutInteraction {
   id: string;
   csrf: string;
-  /** The browser's sign-in when the page was shown: the one the confirmation ends, and no other. */
+  /** The browser's sign-in when the page was shown: the one the confirmation ends, and no other (none seen: the current one). */
   sid: string | undefined;
   clientId: string | undefined;
   redirectUri: string | undefined;
@@ -125,19 +125,22 @@ export async function logoutRoutes(app: FastifyInstance) {
     }
     const target = { redirectUri: redirectParam, state };
     const session = await browserSession(request);
-    if (!session) {
-      // Nothing is signed in here: the cookie (if any) goes, and the client gets its answer.
+    if (!session && request.method === 'GET') {
+      // Nothing is signed in here (a top-level GET carries the SameSite=Lax sign-in cookie): the cookie
+      // (if any) goes, and the client gets its answer.
       await cookies.endSession(request, reply);
       return finish(request, reply, target);
     }
-    if (hint?.sid && hint.sid === session.sid) {
+    // A relying party's form POST comes from its own site, so the browser leaves the SameSite=Lax sign-in
+    // cookie out: the confirmation page below (our origin) posts back with it.
+    if (session && hint?.sid && hint.sid === session.sid) {
       await signOut(request, reply, session, client?.clientId, 'id_token_hint');
       return finish(request, reply, target);
     }
     // No hint, or one of another sign-in: the user decides (a link anyone can send must not sign them out).
-    const ix: LogoutInteraction = { id: randomBytes(32).toString('base64url'), csrf: cookies.csrfToken(request, reply), sid: session.sid, clientId: client?.clientId, ...target };
+    const ix: LogoutInteraction = { id: randomBytes(32).toString('base64url'), csrf: cookies.csrfToken(request, reply), sid: session?.sid, clientId: client?.clientId, ...target };
     await w.state.set(`authz:logout:${ix.id}`, JSON.stringify(ix), INTERACTION_TTL_MS);
-    const user = await findUserById(w.db, session.userId);
+    const user = session ? await findUserById(w.db, session.userId) : undefined;
     return sendPage(reply, 200, logoutConfirmPage({ ix: ix.id, csrf: ix.csrf, clientName: client?.clientName, username: user?.username }), target.redirectUri);
   }
 
@@ -154,8 +157,8 @@ export async function logoutRoutes(app: FastifyInstance) {
     const target = { redirectUri: ix.redirectUri, state: ix.state };
     if (single(p, 'decision', 10) !== 'logout') return finish(request, reply, target, true);
     const session = await browserSession(request);
-    // Only the sign-in the page was shown for: a browser signed in again meanwhile keeps that new one.
-    await signOut(request, reply, session && session.sid === ix.sid ? session : undefined, ix.clientId, 'confirmed');
+    // Only the sign-in the page was shown for (when it saw one): a browser signed in again meanwhile keeps that new one.
+    await signOut(request, reply, session && (ix.sid === undefined || session.sid === ix.sid) ? session : undefined, ix.clientId, 'confirmed');
     return finish(request, reply, target);
   }
 

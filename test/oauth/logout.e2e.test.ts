@@ -292,6 +292,23 @@ describe('OIDC RP-Initiated and Back-Channel Logout, with openid-client over a r
     assert.equal((await browser.post(`${issuer}/logout`, { ...fields, decision: 'logout' })).status, 400);
   });
 
+  it("a relying party's form POST (cross-site: no SameSite=Lax cookie) gets the confirmation page, which then signs out", async () => {
+    const config = await discover();
+    const browser = new Browser();
+    const tokens = await rpSignIn(config, browser);
+    const fields = { id_token_hint: tokens.id_token!, post_logout_redirect_uri: afterLogout, state: 'posted' };
+    const session = [...browser.jar.keys()].find((k) => k.endsWith('warden_session'))!;
+    const csrf = [...browser.jar.keys()].find((k) => k.endsWith('warden_csrf'))!;
+    const page = await browser.post(`${issuer}/logout`, fields, { withoutCookies: [session, csrf] });
+    assert.equal(page.status, 200);
+    const form = formFields(await page.text());
+    assert.equal(form.action, 'logout');
+    const ok = await browser.post(`${issuer}/logout`, { ...form, decision: 'logout' });
+    assert.equal(ok.status, 303);
+    assert.equal(new URL(ok.headers.get('location')!).searchParams.get('state'), 'posted');
+    assert.equal((await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer(tokens.access_token) })).statusCode, 401);
+  });
+
   it('a hint of another (older) sign-in asks for confirmation instead of ending the current one', async () => {
     const config = await discover();
     const browser = new Browser();
