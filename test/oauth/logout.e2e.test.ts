@@ -545,6 +545,29 @@ describe('OIDC parameters on /authorize', () => {
     assert.match(await bad({ post_logout_redirect_uris: ['http://rp.example/after'] }), /post_logout_redirect_uris/);
   });
 
+  it('PATCH /admin/clients/{id} changes the logout metadata of a registered client (checked, audited); /logout follows it at once', async () => {
+    const admin = (await createAdmin(t, 'root4')).access_token;
+    const c = await registerClient(t, admin, { client_name: 'Later', redirect_uris: [redirectUri], first_party: true, scope: 'openid account' });
+    const patch = (body: Record<string, unknown>) => t.app.inject({ method: 'PATCH', url: `/admin/clients/${c.client_id}`, headers: bearer(admin), payload: body });
+    // Before: no registered URI, so none is followed (and the client is now in the cache).
+    assert.equal((await t.app.inject({ method: 'GET', url: `/logout?client_id=${c.client_id}&post_logout_redirect_uri=${encodeURIComponent('https://rp.example/out')}` })).statusCode, 400);
+    const bad = await patch({ backchannel_logout_uri: 'javascript:alert(1)' });
+    assert.equal(bad.statusCode, 422);
+    assert.match(bad.body, /backchannel_logout_uri/);
+    assert.equal((await patch({})).statusCode, 422, 'an empty patch changes nothing');
+    const ok = await patch({ post_logout_redirect_uris: ['https://rp.example/out'], backchannel_logout_uri: 'https://rp.example/bcl', backchannel_logout_session_required: true });
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.deepEqual(ok.json().post_logout_redirect_uris, ['https://rp.example/out']);
+    assert.equal(ok.json().backchannel_logout_uri, 'https://rp.example/bcl');
+    const res = await t.app.inject({ method: 'GET', url: `/logout?client_id=${c.client_id}&post_logout_redirect_uri=${encodeURIComponent('https://rp.example/out')}&state=z` });
+    assert.equal(res.statusCode, 302);
+    assert.equal(res.headers.location, 'https://rp.example/out?state=z');
+    const cleared = await patch({ backchannel_logout_uri: null });
+    assert.equal(cleared.json().backchannel_logout_uri, null);
+    const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'client.logout_changed'));
+    assert.equal(events.length, 2);
+  });
+
   it('the console registers a client with its logout URIs, checked the same way', async () => {
     const admin = await createAdmin(t, 'root3');
     const { jar, csrf } = await consoleLogin(t, 'root3');

@@ -6,7 +6,17 @@ export const Resources = Type.Record(Type.String({ minLength: 1, maxLength: 300 
   maxProperties: 100,
   description: 'Warden extension: the scopes this client may ask for at each API, by identifier',
 });
-export const ClientResourcesPatch = Type.Object({ resources: Resources }, { additionalProperties: false });
+/** PATCH /admin/clients/{id}: what the client may ask for at each API, and its logout metadata. */
+export const ClientResourcesPatch = Type.Object(
+  {
+    resources: Type.Optional(Resources),
+    post_logout_redirect_uris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 20 })),
+    backchannel_logout_uri: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()])),
+    backchannel_logout_session_required: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ClientPatch = Static<typeof ClientResourcesPatch>;
 
 /** RFC 7591 §2 client metadata (the subset Warden acts on) plus Warden's first_party flag. */
 export const ClientMetadata = Type.Object(

@@ -7,8 +7,8 @@ import type { StateStore } from '../../storage/state/store.js';
 import { ALL_SCOPES, BUILT_IN_CLIENT_ID, OIDC_SCOPES, parseScope } from '../scopes.js';
 import type { AccessCatalog } from '../../apis/catalog.js';
 import { backchannelLogoutUriProblem, redirectUriProblem } from './redirect-uri.js';
-import { deleteClient, findClient, insertClient, listClients, setClientResources, setClientSecret, type ClientRow } from './repository.js';
-import type { ClientMetadata, ClientOut } from './schemas.js';
+import { deleteClient, findClient, insertClient, listClients, setClientLogout, setClientResources, setClientSecret, type ClientRow } from './repository.js';
+import type { ClientMetadata, ClientOut, ClientPatch } from './schemas.js';
 
 const CHANNEL = 'warden:client-changed';
 
@@ -229,6 +229,39 @@ export class ClientsService {
     const row = await this.db.transaction(async (tx) => {
       const r = await setClientResources(tx, clientId, resources);
       await this.audit.record(tx, { type: 'client.resources_changed', subjectId: clientId, details: { before: before.resources, after: resources } }, ctx);
+      return r!;
+    });
+    await this.changed(clientId);
+    return toClientOut(row);
+  }
+
+  /** Change the logout metadata (RP-Initiated and Back-Channel Logout), checked as at registration; audited with before and after. */
+  async setLogout(clientId: string, patch: Omit<ClientPatch, 'resources'>, ctx: RequestContext): Promise<ClientOut> {
+    const before = await findClient(this.db, clientId);
+    if (!before) throw notFound('no such client');
+    const errors: FieldError[] = [];
+    const uris = patch.post_logout_redirect_uris && [...new Set(patch.post_logout_redirect_uris)];
+    uris?.forEach((uri, i) => {
+      const problem = redirectUriProblem(uri);
+      if (problem) errors.push({ field: `post_logout_redirect_uris.${i}`, message: problem });
+    });
+    const problem = patch.backchannel_logout_uri ? backchannelLogoutUriProblem(patch.backchannel_logout_uri) : undefined;
+    if (problem) errors.push({ field: 'backchannel_logout_uri', message: problem });
+    if (errors.length) throw unprocessable('invalid_client_metadata', errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    const set = {
+      ...(uris ? { postLogoutRedirectUris: uris } : {}),
+      ...(patch.backchannel_logout_uri !== undefined ? { backchannelLogoutUri: patch.backchannel_logout_uri } : {}),
+      ...(patch.backchannel_logout_session_required !== undefined ? { backchannelLogoutSessionRequired: patch.backchannel_logout_session_required } : {}),
+    };
+    if (!Object.keys(set).length) return toClientOut(before);
+    const row = await this.db.transaction(async (tx) => {
+      const r = await setClientLogout(tx, clientId, set);
+      const pick = (c: ClientRow) => ({
+        post_logout_redirect_uris: c.postLogoutRedirectUris,
+        backchannel_logout_uri: c.backchannelLogoutUri,
+        backchannel_logout_session_required: c.backchannelLogoutSessionRequired,
+      });
+      await this.audit.record(tx, { type: 'client.logout_changed', subjectId: clientId, details: { before: pick(before), after: pick(r!) } }, ctx);
       return r!;
     });
     await this.changed(clientId);
