@@ -36,6 +36,7 @@ function single(p: Params, name: string, max = 4096): string | undefined {
   const v = p[name];
   if (Array.isArray(v)) throw new LogoutPageError(`${name} is repeated.`);
   if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new LogoutPageError(`${name} must be a string.`);
   if (v.length > max) throw new LogoutPageError(`${name} is too long.`);
   return v;
 }

@@ -568,6 +568,22 @@ describe('OIDC parameters on /authorize', () => {
     assert.equal(events.length, 2);
   });
 
+  it('hostile /logout input gets a 400 page naming the parameter, never a 500', async () => {
+    const cases = [
+      { method: 'GET' as const, url: '/logout?id_token_hint=not-a-jwt' },
+      { method: 'GET' as const, url: '/logout?state=a&state=b' },
+      { method: 'GET' as const, url: `/logout?state=${'x'.repeat(1001)}` },
+      { method: 'POST' as const, url: '/logout', payload: { id_token_hint: { a: 1 } } },
+      { method: 'POST' as const, url: '/logout', payload: { interaction: { a: 1 }, csrf: ['x'] } },
+      { method: 'POST' as const, url: '/logout', payload: { client_id: 'nope' } },
+    ];
+    for (const c of cases) {
+      const res = await t.app.inject(c);
+      assert.equal(res.statusCode, 400, `${c.method} ${c.url} ${res.body.slice(0, 200)}`);
+      assert.doesNotMatch(res.body, /at \w+ \(|node_modules|\.ts:/);
+    }
+  });
+
   it('the console registers a client with its logout URIs, checked the same way', async () => {
     const admin = await createAdmin(t, 'root3');
     const { jar, csrf } = await consoleLogin(t, 'root3');
