@@ -282,6 +282,8 @@ ${['authorization_code', 'refresh_token', 'client_credentials', 'password'].map(
 </select></p>
 <p><label for="scope">Scopes (space separated; empty for the default)</label><br><input id="scope" name="scope" maxlength="1000"></p>
 <p><label><input type="checkbox" name="first_party" value="true"> First party (may use the password grant, skips consent)</label></p>
+<p><label for="post_logout_redirect_uris">Post-logout redirect URIs (one a line; where /logout may return)</label><br><textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows="2" cols="60"></textarea></p>
+<p><label for="backchannel_logout_uri">Back-channel logout URI (http or https; receives a logout_token when a session ends)</label><br><input id="backchannel_logout_uri" name="backchannel_logout_uri" maxlength="2000" size="60"></p>
 <p><button type="submit">Create client</button></p>
 </form>`,
   );

@@ -301,6 +301,8 @@ export async function consolePlugin(fastify: FastifyInstance) {
       token_endpoint_auth_method: method === 'client_secret_post' || method === 'none' ? method : 'client_secret_basic',
       first_party: field(b, 'first_party') === 'true',
       ...(str(field(b, 'scope')) ? { scope: str(field(b, 'scope'))!.slice(0, 1000) } : {}),
+      post_logout_redirect_uris: (field(b, 'post_logout_redirect_uris') ?? '').split(/\r?\n/).map((s) => s.trim()).filter(Boolean).slice(0, 20),
+      ...(str(field(b, 'backchannel_logout_uri')) ? { backchannel_logout_uri: str(field(b, 'backchannel_logout_uri'))!.slice(0, 2000) } : {}),
     };
     if (!meta.client_name) return renderClients(request, reply, 422, { error: 'A client needs a name.' });
     try {

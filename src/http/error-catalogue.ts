@@ -472,6 +472,12 @@ export const ERROR_CATALOGUE = {
     title: 'Interaction required',
     text: 'Sent to the client\'s redirect URI: the request asked for `prompt=none`, but this client (a private-use redirect URI, which another app could claim) needs the user to confirm every authorization. Send the user through the authorization request without `prompt=none`.',
   },
+  account_selection_required: {
+    family: O,
+    status: [],
+    title: 'Account selection required',
+    text: 'Sent to the client\'s redirect URI: the request asked for `prompt=select_account`, which Warden does not offer (one browser signs in one account; discovery\'s `prompt_values_supported` lists what is honoured). Send the request without `select_account`, or with `prompt=login` to let the user sign in as someone else.',
+  },
   access_denied: {
     family: O,
     status: [],

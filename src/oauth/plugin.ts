@@ -15,6 +15,8 @@ import { adminKeyRoutes, maintainSigningKeys } from './keys-routes.js';
 import { revokeRoutes } from './revoke.js';
 import { clientAuthentication, grants } from './token-endpoint.js';
 import { userinfoRoutes } from './userinfo.js';
+import { logoutRoutes } from './logout.js';
+import { BackchannelLogout } from '../sessions/backchannel-logout.js';
 
 /** How often signing keys are checked for retirement / scheduled rotation, and old codes pruned. */
 const MAINTENANCE_MS = 10 * 60_000;
@@ -41,8 +43,14 @@ export async function oauthServer(app: FastifyInstance) {
   timer.unref();
   w.timers.push(timer);
 
+  // OIDC Back-Channel Logout: this instance's share of the outbox, from the start (a restart resumes it).
+  const backchannel = new BackchannelLogout(w, app.log);
+  app.addHook('onReady', async () => backchannel.start());
+  app.addHook('onClose', async () => backchannel.stop());
+
   await app.register(discoveryRoutes);
   await app.register(authorizeRoutes);
+  await app.register(logoutRoutes);
   await app.register(revokeRoutes);
   await app.register(introspectRoutes);
   await app.register(userinfoRoutes);

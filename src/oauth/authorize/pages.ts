@@ -98,3 +98,23 @@ ${hidden(o.ix, o.csrf, 'consent')}
 export function errorPage(title: string, message: string): string {
   return shell(title, html`<p class="error" role="alert">${message}</p><p>Return to the application and start again.</p>`);
 }
+
+/** OIDC RP-Initiated Logout §2: the End-User confirms that they want to sign out (a form of our own, CSRF-bound). */
+export function logoutConfirmPage(o: { ix: string; csrf: string; clientName?: string | undefined; username?: string | undefined }): string {
+  return shell(
+    'Sign out?',
+    html`<p>${o.clientName ? html`<strong>${o.clientName}</strong> asks to sign you out` : 'Do you want to sign out'}${o.username ? html` of <strong>${o.username}</strong>` : ''}.</p>
+<form method="post" action="/logout">
+${hidden(o.ix, o.csrf, 'logout')}
+<div class="actions"><button type="submit" name="decision" value="logout">Sign out</button>
+<button type="submit" name="decision" value="stay" class="secondary">Stay signed in</button></div>
+</form>`,
+  );
+}
+
+/** After /logout when the client gave no (registered) place to return to. */
+export function signedOutPage(stillSignedIn = false): string {
+  return stillSignedIn
+    ? shell('Still signed in', html`<p>You are still signed in. You may close this window.</p>`)
+    : shell('Signed out', html`<p>You are signed out. You may close this window.</p>`);
+}

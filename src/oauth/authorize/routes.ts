@@ -105,13 +105,23 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   /**
+   * OIDC Core §3.1.2.1 max_age: a sign-in older than max_age seconds does not count (the user signs in
+   * again), except the one made in this very interaction.
+   */
+  function freshEnough(ix: Interaction, session: LoginSession | undefined): LoginSession | undefined {
+    const maxAge = ix.req.maxAge;
+    if (!session || maxAge === undefined || session.sid === ix.signedInSid) return session;
+    return w.clock.now() - session.authTime <= maxAge * 1000 ? session : undefined;
+  }
+
+  /**
    * Move the interaction to its next step: login, second factor, consent, or — when nothing is left —
    * the code, sent to the redirect URI.
    */
   async function advance(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, fresh?: LoginSession) {
     const { req } = ix;
     if (ix.pending) return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), req.redirectUri);
-    const session = fresh ?? (ix.forceLogin ? undefined : await cookies.loadSession(request));
+    const session = fresh ?? (ix.forceLogin ? undefined : freshEnough(ix, await cookies.loadSession(request)));
     const user = await sessionUser(session);
     if (!user || !session) {
       if (req.prompt.includes('none')) {
@@ -168,6 +178,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     await createSession(w.db, { sid: session.sid, userId, clientId: null, authTime: new Date(authTime), amr, ip: ctx.ip, userAgent: ctx.userAgent, now: new Date(w.clock.now()) });
     await cookies.startSession(reply, session);
     ix.forceLogin = false;
+    ix.signedInSid = session.sid;
     delete ix.pending;
     await cookies.saveInteraction(ix);
     await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, ctx);

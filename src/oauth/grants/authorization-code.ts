@@ -70,6 +70,8 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
       grant: 'authorization_code',
       authTime: row.authTime,
       sessionId: row.sessionId,
+      // From the session read above (never a second read outside this transaction).
+      amr: session?.amr ?? [],
       withRefresh: mayRefresh(client, scopes),
       nonce: row.nonce ?? undefined,
     });
