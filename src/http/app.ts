@@ -28,6 +28,7 @@ import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { sessionRoutes } from '../sessions/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(oauthServer);
   await app.register(userRoutes);
   await app.register(adminUserRoutes);
+  await app.register(sessionRoutes);
   await app.register(adminApiRoutes);
   await app.register(lockoutRoutes);
   await app.register(itemRoutes);
