@@ -23,6 +23,7 @@ import { oauthServer } from '../oauth/plugin.js';
 import { exampleRoutes } from '../access/example-routes.js';
 import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
+import { accountPageRoutes } from '../account/account-page.js';
 import { auditPlugin } from '../audit/plugin.js';
 import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
@@ -108,6 +109,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(exampleRoutes);
   await app.register(accountRoutes);
   await app.register(accountPages);
+  await app.register(accountPageRoutes);
   await app.register(consolePlugin);
   await app.register(setupPlugin);
   warden.mailer.useLogger(app.log);

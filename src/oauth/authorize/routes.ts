@@ -35,6 +35,10 @@ const secondFactor = (w: Warden) => (w as unknown as { mfa?: SecondFactor }).mfa
 
 const MAX_MFA_FAILURES = 5;
 
+/** Who a sign-in for Warden's own pages (Interaction.returnTo) is for: named on the login page and in the audit event. */
+export const OWN_PAGES_CLIENT_ID = 'warden-account';
+const ownPagesClient = { clientId: OWN_PAGES_CLIENT_ID, clientName: 'your Warden account', firstParty: true } as OAuthClient;
+
 const FormBody = Type.Object(
   {
     interaction: Type.Optional(Type.String({ maxLength: 100 })),
@@ -109,6 +113,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
       return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+    }
+    // A sign-in for Warden's own account page: back to it, signed in; no client, no code.
+    if (ix.returnTo) {
+      await cookies.dropInteraction(ix);
+      return redirect(request, reply, ix.returnTo);
     }
     const grant = userGrant(w, client, req, user);
     if ('error' in grant) {
@@ -284,7 +293,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
         return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
       }
-      const client = await w.clients.find(ix.req.clientId);
+      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
       if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
       if (body.action === 'login') return login(request, reply, client, ix, body);
       if (body.action === 'mfa') return verifyMfa(request, reply, client, ix, body);

@@ -38,6 +38,12 @@ export interface Interaction {
   /** Password checked, second factor still due. */
   pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
   consented?: boolean;
+  /**
+   * A sign-in for one of Warden's own pages (the account page, src/account/account-page.ts) rather than
+   * for a client: once signed in, the browser goes back to this path (set by the server, never taken
+   * from the request) and no code is issued.
+   */
+  returnTo?: string;
 }
 
 const SESSION_TTL_MS = 8 * 3600_000;
@@ -110,8 +116,8 @@ export class BrowserCookies {
     reply.clearCookie(this.sessionName, { path: '/', secure: this.secure });
   }
 
-  async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean): Promise<Interaction> {
-    const ix: Interaction = { id: random(), csrf, req, forceLogin };
+  async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean, returnTo?: string): Promise<Interaction> {
+    const ix: Interaction = { id: random(), csrf, req, forceLogin, ...(returnTo ? { returnTo } : {}) };
     await this.saveInteraction(ix);
     return ix;
   }
