@@ -11,6 +11,7 @@ import { LoginError } from '../../users/service.js';
 import type { Warden } from '../../warden.js';
 import { createSession, findSession, joinSession, newSessionId } from '../../sessions/repository.js';
 import { createAuthorizationCode } from '../authorization-code.js';
+import { browserDeviceKey, signInFromDevice } from '../../sessions/new-device.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentKeys, userGrant } from './resource.js';
@@ -170,6 +171,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
     delete ix.pending;
     await cookies.saveInteraction(ix);
     await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, ctx);
+    // A browser the user has not signed in from before: mail them, with a link that ends this session.
+    const user = await findUserById(w.db, userId);
+    if (user) {
+      const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+      const where = client.clientId === OWN_PAGES_CLIENT_ID ? 'account page' : client.clientName;
+      await signInFromDevice(w, { user, sid: session.sid, deviceKey: browserDeviceKey(request, reply, cookies.secure), method: `${how} (browser, ${where})`, ctx }, request.log);
+    }
     return advance(request, reply, client, ix, session);
   }
 
