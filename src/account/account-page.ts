@@ -10,10 +10,9 @@ import { ProblemError } from '../http/errors.js';
 import { asPage } from '../http/security-headers.js';
 import { loginPage, STYLESHEET } from '../oauth/authorize/pages.js';
 import { OWN_PAGES_CLIENT_ID } from '../oauth/authorize/routes.js';
-import { BrowserCookies, type LoginSession } from '../oauth/authorize/session.js';
+import { BrowserCookies, liveSessionUser, type LoginSession } from '../oauth/authorize/session.js';
 import { endOtherUserSessions, endUserSession, listSessions, type SessionOut } from '../sessions/self-service.js';
-import { findSession } from '../sessions/repository.js';
-import { findUserById, type UserRecord } from '../users/repository.js';
+import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
 import { sameOriginForm } from './pages.js';
 
@@ -248,12 +247,8 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
   /** The browser's sign-in, when it is still good: not ended, the user enabled and not logged out since. */
   async function signedIn(request: FastifyRequest): Promise<{ session: LoginSession; user: UserRecord } | undefined> {
     const session = await cookies.loadSession(request);
-    if (!session) return undefined;
-    const row = await findSession(w.db, session.sid);
-    if (!row || row.endedAt || row.userId !== session.userId) return undefined;
-    const user = await findUserById(w.db, session.userId);
-    if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
-    return { session, user };
+    const user = await liveSessionUser(w, session);
+    return user && session ? { session, user } : undefined;
   }
 
   async function render(

@@ -9,7 +9,7 @@ import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
 import { LoginError } from '../../users/service.js';
 import type { Warden } from '../../warden.js';
-import { createSession, findSession, joinSession, newSessionId } from '../../sessions/repository.js';
+import { createSession, joinSession, newSessionId } from '../../sessions/repository.js';
 import { createAuthorizationCode } from '../authorization-code.js';
 import { browserDeviceKey, signInFromDevice } from '../../sessions/new-device.js';
 import type { OAuthClient } from '../clients/service.js';
@@ -24,7 +24,7 @@ import {
   redirectTo,
   type Query,
 } from './request.js';
-import { BrowserCookies, type Interaction, type LoginSession } from './session.js';
+import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -90,14 +90,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
    * Is the session still good: not ended (a revoked refresh token of it, reuse, or any user-wide end),
    * the user exists, is enabled, and has not been logged out since?
    */
-  async function sessionUser(session: LoginSession | undefined): Promise<UserRecord | undefined> {
-    if (!session) return undefined;
-    const row = await findSession(w.db, session.sid);
-    if (!row || row.endedAt || row.userId !== session.userId) return undefined;
-    const user = await findUserById(w.db, session.userId);
-    if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
-    return user;
-  }
+  const sessionUser = (session: LoginSession | undefined): Promise<UserRecord | undefined> => liveSessionUser(w, session);
 
   /**
    * Move the interaction to its next step: login, second factor, consent, or — when nothing is left —

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { findSession } from '../../sessions/repository.js';
+import { findUserById, type UserRecord } from '../../users/repository.js';
 import type { Warden } from '../../warden.js';
 
 /**
@@ -135,4 +137,18 @@ export class BrowserCookies {
   async dropInteraction(ix: Interaction): Promise<void> {
     await this.w.state.delete(`authz:ix:${ix.id}`);
   }
+}
+
+/**
+ * Is a browser sign-in still good: its session not ended (a revoked refresh token of it, reuse, the user
+ * or an admin ending it, any user-wide end), the user exists, is enabled, and has not been logged out
+ * since? The one rule for /authorize and the account page.
+ */
+export async function liveSessionUser(w: Warden, session: LoginSession | undefined): Promise<UserRecord | undefined> {
+  if (!session) return undefined;
+  const row = await findSession(w.db, session.sid);
+  if (!row || row.endedAt || row.userId !== session.userId) return undefined;
+  const user = await findUserById(w.db, session.userId);
+  if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
+  return user;
 }
