@@ -1,7 +1,8 @@
-import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../audit/audit-log.js';
 import { notFound } from '../http/errors.js';
+import { SESSION_TTL_MS } from '../oauth/authorize/session.js';
 import { sessions } from '../storage/schema.js';
 import type { Warden } from '../warden.js';
 import { endOtherSessions, endSession } from './end-session.js';
@@ -38,13 +39,25 @@ const noSuchSession = () => notFound('no such session');
 /** Who ends a session, for the audit event and the session's end reason. */
 export type Ender = { by: 'user' } | { by: 'admin'; actorId: string } | { by: 'mail_link' };
 
-/** The user's live sessions, newest use first: not ended, and used within a refresh token's lifetime. */
+/**
+ * The user's live sessions, newest use first: not ended, and still able to do something — a refresh
+ * token of it unused, unrevoked and unexpired, or a browser sign-in (or an access token) young enough.
+ */
 export async function listSessions(w: Warden, userId: string, currentSid?: string): Promise<SessionOut[]> {
-  const since = new Date(w.clock.now() - w.config.refreshTokenTtlSeconds * 1000);
+  const now = w.clock.now();
+  const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
+  const recent = Math.max(SESSION_TTL_MS, w.config.accessTokenTtlSeconds * 1000);
   const rows = await w.db
     .select()
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.endedAt), gt(sessions.lastUsedAt, since)))
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.endedAt),
+        sql`(${sessions.authTime} > ${at(now - SESSION_TTL_MS)} or ${sessions.lastUsedAt} > ${at(now - recent)} or exists (
+          select 1 from refresh_tokens r where r.session_id = ${sessions.sid} and r.used_at is null and r.revoked_at is null and r.expires_at > ${at(now)}))`,
+      ),
+    )
     .orderBy(desc(sessions.lastUsedAt))
     .limit(200);
   const names = new Map<string, string | null>();

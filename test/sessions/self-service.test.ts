@@ -78,6 +78,15 @@ describe('self-service sessions: /users/me/sessions and /admin/users/{id}/sessio
     assert.ok(events.items.some((e) => (e.details as Record<string, unknown>).sid === sidOf(phone.access_token) && e.actorId === alice.id));
   });
 
+  it('lists only sessions that can still do something: one whose refresh token has expired is gone', async () => {
+    const old = await login('alice', 'old-device');
+    t.clock.advance(31 * 86400_000);
+    const fresh = await login('alice', 'fresh-device');
+    const sids = (await list(fresh.access_token)).json().items.map((s: { sid: string }) => s.sid);
+    assert.ok(sids.includes(sidOf(fresh.access_token)));
+    assert.ok(!sids.includes(sidOf(old.access_token)));
+  });
+
   it("another user's session answers exactly as an unknown one (404) and stays alive", async () => {
     const a = await login('alice', 'a');
     const b = await login('bob', 'b');
@@ -116,20 +125,21 @@ describe('self-service sessions: /users/me/sessions and /admin/users/{id}/sessio
   });
 
   it('an admin lists and ends a user\'s sessions; the sid must be that user\'s; a non-admin is refused', async () => {
+    const adminAccess = (await login('root', 'admin-console')).access_token;
     const a = await login('alice', 'admin-view');
     const b = await login('bob', 'b2');
-    const res = await t.app.inject({ method: 'GET', url: `/admin/users/${alice.id}/sessions`, headers: bearer(admin.access_token) });
+    const res = await t.app.inject({ method: 'GET', url: `/admin/users/${alice.id}/sessions`, headers: bearer(adminAccess) });
     assert.equal(res.statusCode, 200, res.body);
     const item = res.json().items.find((s: { sid: string }) => s.sid === sidOf(a.access_token));
     assert.equal(item.user_agent, 'admin-view');
     assert.equal(item.current, false);
     // Bob's sid under Alice's id: 404, and Bob's session lives on.
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/admin/users/${alice.id}/sessions/${sidOf(b.access_token)}`, headers: bearer(admin.access_token) })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/admin/users/${alice.id}/sessions/${sidOf(b.access_token)}`, headers: bearer(adminAccess) })).statusCode, 404);
     assert.equal((await me(b.access_token)).statusCode, 200);
-    const del = await t.app.inject({ method: 'DELETE', url: `/admin/users/${alice.id}/sessions/${sidOf(a.access_token)}`, headers: bearer(admin.access_token) });
+    const del = await t.app.inject({ method: 'DELETE', url: `/admin/users/${alice.id}/sessions/${sidOf(a.access_token)}`, headers: bearer(adminAccess) });
     assert.equal(del.statusCode, 204, del.body);
     assert.equal((await me(a.access_token)).statusCode, 401);
-    assert.equal((await t.app.inject({ method: 'GET', url: `/admin/users/${randomUUID()}/sessions`, headers: bearer(admin.access_token) })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'GET', url: `/admin/users/${randomUUID()}/sessions`, headers: bearer(adminAccess) })).statusCode, 404);
     const plain = await tokensFor(t.app, 'bob');
     assert.equal((await t.app.inject({ method: 'GET', url: `/admin/users/${alice.id}/sessions`, headers: bearer(plain.access_token) })).statusCode, 403);
     await t.warden.audit.flush();

@@ -48,7 +48,8 @@ export interface Interaction {
   returnTo?: string;
 }
 
-const SESSION_TTL_MS = 8 * 3600_000;
+/** How long a browser sign-in lasts (its cookie and state entry). */
+export const SESSION_TTL_MS = 8 * 3600_000;
 const INTERACTION_TTL_MS = 10 * 60_000;
 const CSRF_TTL_S = 3600;
 
