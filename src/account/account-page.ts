@@ -5,10 +5,11 @@ import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../audit/audit-log.js';
 import { findAuditEvents, type AuditRow } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
-import { html, page, PAGE_CSP } from '../http/html.js';
+import { html, PAGE_CSP } from '../http/html.js';
+import { alert, notice, page } from '../pages/layout.js';
 import { ProblemError } from '../http/errors.js';
 import { asPage } from '../http/security-headers.js';
-import { loginPage, STYLESHEET } from '../oauth/authorize/pages.js';
+import { loginPage } from '../oauth/authorize/pages.js';
 import { OWN_PAGES_CLIENT_ID } from '../oauth/authorize/routes.js';
 import { BrowserCookies, liveSessionUser, type LoginSession } from '../oauth/authorize/session.js';
 import { endOtherUserSessions, endUserSession, listSessions, type SessionOut } from '../sessions/self-service.js';
@@ -179,12 +180,8 @@ ${formAlert(v, 'mfa')}
 
 export function accountView(v: View): string {
   const others = v.sessions.filter((s) => !s.current).length;
-  const body = html`<header>
-<h1>Your account</h1>
-<p>Signed in as <strong>${v.user.username}</strong> (${v.user.email}). <a href="/logout">Sign out</a></p>
-</header>
-<main>
-${v.done ? html`<p class="notice" role="status">${v.done}</p>` : ''}
+  const nav = html`<nav aria-label="Account"><p>Signed in as <strong>${v.user.username}</strong> (${v.user.email}) · <a href="/logout">Sign out</a></p></nav>`;
+  const body = html`${notice(v.done)}
 <section aria-labelledby="sessions-heading">
 <h2 id="sessions-heading">Sessions</h2>
 <p>Where your account is signed in. Ending a session signs that device or application out at once.</p>
@@ -217,17 +214,12 @@ ${input(v, 'password', 'confirm_password', 'New password again', 'password', 'ne
 <section aria-labelledby="mfa-heading">
 <h2 id="mfa-heading">Two-step verification</h2>
 ${mfaSection(v)}
-</section>
-</main>`;
-  return page('Your account · Warden', body, { stylesheet: STYLESHEET });
+</section>`;
+  return page({ title: 'Your account', body, nav, width: 'wide' });
 }
 
 function refused(reply: FastifyReply, status: number, message: string) {
-  return asPage(reply.code(status)).send(
-    page('Your account · Warden', html`<main><h1>Your account</h1><p class="error" role="alert">${message}</p><p><a href="${PATH}">Back to your account</a></p></main>`, {
-      stylesheet: STYLESHEET,
-    }),
-  );
+  return asPage(reply.code(status)).send(page({ title: 'Your account', body: html`${alert(message)}<p><a href="${PATH}">Back to your account</a></p>` }));
 }
 
 /** The fields of a ProblemError as the form shows them. */

@@ -5,6 +5,7 @@ import { FIRST_PARTY_SCOPES } from '../scopes.js';
 import type { AccessCatalog } from '../../apis/catalog.js';
 import { decideScopes, selectApi, storedResource } from '../../apis/resources.js';
 import type { AuthorizationRequest } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** A problem that must not be sent to the redirect URI (it is not trusted yet): shown as a page. */
 export class AuthorizePageError extends Error {
@@ -20,7 +21,7 @@ export class AuthorizePageError extends Error {
 /** A problem reported to the client at its (verified) redirect URI, RFC 6749 §4.1.2.1. */
 export class AuthorizeRedirectError extends Error {
   constructor(
-    readonly error: string,
+    readonly error: OAuthErrorCode,
     readonly description: string,
   ) {
     super(description);
@@ -37,7 +38,7 @@ function single(q: Query, name: string, onRepeat: () => Error): string | undefin
   return v === '' ? undefined : v;
 }
 
-const redirectError = (error: string, description: string) => new AuthorizeRedirectError(error, description);
+const redirectError = (error: OAuthErrorCode, description: string) => new AuthorizeRedirectError(error, description);
 
 /** The client must exist. */
 export async function checkClient(w: Warden, q: Query): Promise<OAuthClient> {

@@ -15,7 +15,8 @@ import { browserDeviceKey, signInFromDevice } from '../../sessions/new-device.js
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentKeys, userGrant } from './resource.js';
-import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
+import { authorizeUrl, consentPage, errorPage, loginPage, mfaPage } from './pages.js';
+import { takeSignInNotice } from '../../users/register-page.js';
 import {
   AuthorizePageError,
   AuthorizeRedirectError,
@@ -25,6 +26,7 @@ import {
   type Query,
 } from './request.js';
 import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -83,7 +85,15 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const w = app.warden;
   const cookies = new BrowserCookies(w);
 
-  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
+  /** What every rendering of the sign-in page shows: the client, and "create an account" while registration is open. */
+  const loginOpts = (client: OAuthClient, ix: Interaction) => ({
+    ix: ix.id,
+    csrf: ix.csrf,
+    clientName: client.clientName,
+    registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
+  });
+
+  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
   /**
@@ -106,7 +116,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
         await cookies.dropInteraction(ix);
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
     }
     // A sign-in for Warden's own account page: back to it, signed in; no client, no code.
     if (ix.returnTo) {
@@ -131,13 +141,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
           }
           return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
         }
-        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api }), req.redirectUri);
+        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api, redirectUri: req.redirectUri }), req.redirectUri);
       }
     }
     const now = new Date(w.clock.now());
     // The client joins the sign-in session; one ended meanwhile gives no code.
     if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), req.redirectUri);
     }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
@@ -175,7 +185,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
-    const page = (error: string) => sendPage(reply, 400, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, error, login: body.username }), ix.req.redirectUri);
+    const page = (error: string) => sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error, login: body.username }), ix.req.redirectUri);
     const name = body.username?.trim();
     if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
     let user: UserRecord;
@@ -213,7 +223,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
         delete ix.pending;
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), ix.req.redirectUri);
+        return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), ix.req.redirectUri);
       }
       return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
     }
@@ -242,14 +252,10 @@ export async function authorizeRoutes(app: FastifyInstance) {
     return advance(request, reply, client, ix);
   }
 
-  app.get('/oauth/style.css', { config: { access: { kind: 'public', reason: 'the pages\' style sheet' } } }, async (_request, reply) =>
-    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLE_CSS),
-  );
-
   app.get(
     '/authorize',
     {
-      config: { access: BROWSER },
+      config: { access: BROWSER, page: true },
       schema: {
         tags: ['oauth'],
         summary: 'Authorization endpoint (code + PKCE S256); browser pages',
@@ -284,7 +290,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     '/authorize',
     {
       // The login form checks passwords: the stricter limit of the token endpoint applies (lockout applies too).
-      config: { access: BROWSER, rateLimitGroup: 'token' },
+      config: { access: BROWSER, page: true, rateLimitGroup: 'token' },
       schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody },
     },
     async (request, reply) => {
