@@ -9,8 +9,8 @@
 // code takes from import.meta.url ('../../assets', '../../drizzle') point at the same files; the
 // outdir must therefore sit directly under the repository root.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = resolve(root, process.argv[2] ?? 'dist');
@@ -33,6 +33,25 @@ const external = [
   'pg-native',
 ];
 
+/**
+ * @fastify/cookie loads the CommonJS `cookie` package with `await import('cookie')`. Bundled, that
+ * becomes a chunk whose only export is `default` (esbuild's interop for a module marked __esModule), so
+ * `cookieModule.stringifySetCookie` is undefined and every page that sets a cookie (the console, the
+ * /authorize and /account pages) answered 500 under `npm start`. A plain require() keeps the package's
+ * own exports object.
+ */
+const fastifyCookieInterop = {
+  name: 'fastify-cookie-interop',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@fastify[\\/]cookie[\\/]index\.js$/ }, async (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const patched = source.replace(/await import\((['"])cookie\1\)/g, "require('cookie')");
+      if (patched === source) throw new Error(`bundle: ${args.path} no longer loads 'cookie' with await import(); check the interop workaround`);
+      return { contents: patched, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -46,6 +65,7 @@ await build({
   target: 'node20',
   packages: 'bundle',
   external,
+  plugins: [fastifyCookieInterop],
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',

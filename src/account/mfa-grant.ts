@@ -1,6 +1,6 @@
 import { invalidGrant, invalidRequest, OAuthError } from '../http/errors.js';
 import type { GrantHandler } from '../oauth/grant.js';
-import { passwordGrantSteps, type PasswordGrantStep } from '../oauth/grants/password.js';
+import { newSignIn, passwordGrantSteps, type PasswordGrantStep } from '../oauth/grants/password.js';
 import { issueUserTokens } from '../oauth/issue.js';
 import { grants } from '../oauth/token-endpoint.js';
 import { findUserById } from '../users/repository.js';
@@ -56,7 +56,7 @@ export const mfaGrant: GrantHandler = async (g) => {
   if (user.tokensValidAfter.getTime() > challenge.passwordAt) throw invalidGrant(expired);
   const api = apiOfStored(w.catalog, challenge.resource ?? null);
   if (!api) throw invalidGrant('the API this sign-in was for no longer exists');
-  return w.db.transaction(async (tx) => {
+  const issued = await w.db.transaction(async (tx) => {
     const res = await issueUserTokens(w, tx, {
       user,
       clientId: challenge.clientId,
@@ -72,6 +72,8 @@ export const mfaGrant: GrantHandler = async (g) => {
     await w.audit.record(tx, { type: 'login.succeeded', actorId: user.id, subjectId: user.id, details: { via: 'password_grant', mfa: 'totp' } }, g.ctx);
     return res;
   });
+  await newSignIn(g, user, issued, 'password + two-step code (API)');
+  return issued;
 };
 
 let installed = false;

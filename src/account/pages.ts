@@ -7,6 +7,7 @@ import { html, type SafeHtml } from '../http/html.js';
 import { page, problemAlert } from '../pages/layout.js';
 import { asPage } from '../http/security-headers.js';
 import { FORGOT_ANSWER } from './routes.js';
+import { endLinkValid, endSessionByLink } from '../sessions/new-device.js';
 import { FormBody, TokenQuery } from './schemas.js';
 
 /**
@@ -137,5 +138,35 @@ export async function accountPages(fastify: FastifyInstance) {
       if (!(e instanceof ProblemError)) throw e;
       return send(reply, e.status, 'Confirm your e-mail address', problems(e));
     }
+  });
+
+  // The new-device mail's link (src/sessions/new-device.ts): opening it shows a button; only the post ends the session.
+  const usedEndLink = html`<p>This link is invalid, already used or expired.</p><p>You can see and end your sessions on <a href="/account">your account page</a>.</p>`;
+  app.get('/sessions/end', { config: { access }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
+    const token = request.query.token ?? '';
+    if (!token || !(await endLinkValid(w, token))) return send(reply, 400, 'End that session', usedEndLink);
+    return send(
+      reply,
+      200,
+      'End that session',
+      html`<p>The sign-in we mailed you about will be signed out at once, on every device and application it reached.</p>
+<form method="post" action="/sessions/end/form">
+<input type="hidden" name="token" value="${token}">
+<p><button type="submit">End that session</button></p>
+</form>`,
+    );
+  });
+
+  app.post('/sessions/end/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+    if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
+    const outcome = await endSessionByLink(w, request.body.token ?? '', requestContext(request));
+    if (outcome === 'used') return send(reply, 400, 'End that session', usedEndLink);
+    return send(
+      reply,
+      200,
+      'Session ended',
+      html`<p>${outcome === 'ended' ? 'That session was ended: it is signed out everywhere.' : 'That session had already ended.'}</p>
+<p>If that sign-in was not you, <a href="/account">change your password</a> now.</p>`,
+    );
   });
 }

@@ -77,6 +77,7 @@ export const SettingsSchema = Type.Object({
   PASSWORD_RESET_TOKEN_MINUTES: Int(30, 1, 1440, 'password reset link lifetime'),
   REQUIRE_VERIFIED_EMAIL: Bool(false, 'refuse login until the e-mail is verified'),
   REQUIRE_ADMIN_MFA: Bool(false, 'admins must have TOTP enrolled to log in'),
+  NEW_DEVICE_MAIL: Bool(true, 'mail the user when they sign in from a device not seen before, with a link that ends that session (docs/sessions.md)'),
   TLS_CERT_FILE: OptStr('PEM certificate: serve HTTPS'),
   TLS_KEY_FILE: OptStr('PEM private key for TLS_CERT_FILE'),
   HTTP_REDIRECT_PORT: Int(0, 0, 65535, 'with TLS, a plain port that only redirects to HTTPS; 0 = none'),

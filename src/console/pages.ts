@@ -1,3 +1,4 @@
+import type { SessionOut } from '../sessions/self-service.js';
 import { html, type SafeHtml } from '../http/html.js';
 import { alert, confirmForm, notice, page } from '../pages/layout.js';
 import type { AuditRow } from '../audit/repository.js';
@@ -122,7 +123,17 @@ ${next ? html`<p><a rel="next" href="${BASE}/users?${new URLSearchParams({ ...(q
 export function userPage(
   v: Viewer,
   u: UserRecord,
-  opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; names?: ReadonlyMap<string, string>; done?: string; error?: string; roles: readonly string[] },
+  opts: {
+    locked: boolean | undefined;
+    mfa: boolean | undefined;
+    events: AuditRow[];
+    names?: ReadonlyMap<string, string>;
+    done?: string;
+    error?: string;
+    roles: readonly string[];
+    /** The user's live sessions, each with an end button (src/sessions/self-service.ts). */
+    sessions?: readonly SessionOut[];
+  },
 ) {
   const action = (path: string, label: string, extra: SafeHtml | string = '') =>
     html`<form method="post" action="${BASE}/users/${u.id}/${path}" class="inline">${csrf(v)}${extra}<button type="submit">${label}</button></form>`;
@@ -155,10 +166,30 @@ ${u.disabled ? action('enable', 'Enable account') : confirmed(v, `${BASE}/users/
 ${confirmed(v, `${BASE}/users/${u.id}/logout`, 'Force logout (end every session)', `Yes, sign ${u.username} out everywhere`)}
 ${opts.locked === undefined ? '' : action('unlock', opts.locked ? 'Unlock (clear failed logins)' : 'Clear failed-login counters')}
 </div>
+${opts.sessions ? sessionsTable(v, u, opts.sessions) : ''}
 <h2>Recent events about ${u.username}</h2>
 ${auditTable(opts.events, `Latest security events with ${u.username} as subject`, opts.names)}
 <p><a href="${BASE}/audit?subject=${u.id}">All events about this user</a></p>`,
   );
+}
+
+/** A user's live sessions on their console page: one row each, with a button that ends that one. */
+function sessionsTable(v: Viewer, u: UserRecord, sessions: readonly SessionOut[]) {
+  return html`<h2 id="sessions">Sessions</h2>
+<table>
+<caption>Live sessions of ${u.username} (${sessions.length})</caption>
+<thead><tr><th scope="col">Started</th><th scope="col">Last used</th><th scope="col">Sign-in</th><th scope="col">IP</th><th scope="col">User agent</th><th scope="col">Applications</th><th scope="col">Session</th><th scope="col">Action</th></tr></thead>
+<tbody>
+${sessions.length ? '' : html`<tr><td colspan="8">No live sessions.</td></tr>`}
+${sessions.map(
+  (s) => html`<tr>
+<td>${date(new Date(s.created_at))}</td><td>${date(new Date(s.last_used_at))}</td><td>${s.amr.join(' + ')}</td><td>${s.ip ?? ''}</td><td>${s.user_agent ?? ''}</td>
+<td>${s.clients.length ? s.clients.map((c) => c.client_name ?? c.client_id).join(', ') : 'password sign-in'}</td><td><code>${s.sid}</code></td>
+<td><form method="post" action="${BASE}/users/${u.id}/sessions/${s.sid}/end" class="inline">${csrf(v)}<button type="submit" aria-label="End session ${s.sid}">End</button></form></td>
+</tr>`,
+)}
+</tbody>
+</table>`;
 }
 
 /** An id with what it names (a username, a client's name) above it, when known. */

@@ -11,6 +11,7 @@ import { isConfirmed } from '../pages/layout.js';
 import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { ClientMetadata } from '../oauth/clients/schemas.js';
 import { LoginError } from '../users/service.js';
+import { endUserSession, listSessions } from '../sessions/self-service.js';
 import {
   auditPage,
   BASE,
@@ -47,6 +48,7 @@ const DONE: Record<string, string> = {
   disabled: 'Account disabled; its sessions were ended.',
   enabled: 'Account enabled.',
   logout: 'Every session of this user was ended.',
+  session_ended: 'The session was ended; its tokens stopped working.',
   unlocked: 'Failed-login counters cleared.',
   deleted: 'Client deleted.',
   rotated: 'A new signing key is active.',
@@ -217,16 +219,17 @@ export async function consolePlugin(fastify: FastifyInstance) {
     const user = await w.users.get(id).catch(() => undefined);
     if (!user) return send(reply, 404, refusedPage('No such user.'));
     await w.audit.flush();
-    const [locked, mfa, events] = await Promise.all([
+    const [locked, mfa, events, sessions] = await Promise.all([
       w.lockout.isLocked(user),
       w.mfa.isEnrolled(user.id),
       findAuditEvents(w.db, { subject: user.id, limit: 20 }),
+      listSessions(w, user.id),
     ]);
     const done = DONE[String((request.query as Record<string, unknown>).done)];
     await w.catalog.fresh();
     const roles = w.catalog.roles().map((r) => r.name);
     const names = await auditEventNames(w.db, events.items);
-    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, names, done, error, roles }));
+    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, names, done, error, roles, sessions }));
   }
 
   app.get(`${BASE}/users/:id`, opts('users:read'), async (request, reply) => renderUser(request, reply, (request.params as { id: string }).id));
@@ -267,6 +270,18 @@ export async function consolePlugin(fastify: FastifyInstance) {
     if (!isConfirmed(request.body)) throw UNCONFIRMED('end every session of this user');
     await w.users.forceLogout(request.consoleSession!.user.id, id, ctxOf(request));
     return 'logout';
+  });
+  // One session: a sid that is not this user's (or no longer live) answers as an unknown one.
+  app.post(`${BASE}/users/:id/sessions/:sid/end`, opts('users:logout'), async (request, reply) => {
+    const { id, sid } = request.params as { id: string; sid: string };
+    if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
+    try {
+      await endUserSession(w, id, sid, { by: 'admin', actorId: request.consoleSession!.user.id }, ctxOf(request));
+      return reply.redirect(`${BASE}/users/${id}?done=session_ended`, 303);
+    } catch (e) {
+      if (e instanceof ProblemError) return renderUser(request, reply, id, e.status, 'No such live session of this user.');
+      throw e;
+    }
   });
   userAction('unlock', 'users:update', async (request, id) => {
     const user = await w.users.get(id);

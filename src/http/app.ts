@@ -24,11 +24,13 @@ import { oauthServer } from '../oauth/plugin.js';
 import { exampleRoutes } from '../access/example-routes.js';
 import { accountRoutes } from '../account/routes.js';
 import { accountPages } from '../account/pages.js';
+import { accountPageRoutes } from '../account/account-page.js';
 import { auditPlugin } from '../audit/plugin.js';
 import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { sessionRoutes } from '../sessions/routes.js';
 import { pagesPlugin } from '../pages/routes.js';
 import { registerPagePlugin } from '../users/register-page.js';
 
@@ -105,12 +107,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(oauthServer);
   await app.register(userRoutes);
   await app.register(adminUserRoutes);
+  await app.register(sessionRoutes);
   await app.register(adminApiRoutes);
   await app.register(lockoutRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);
   await app.register(accountRoutes);
   await app.register(accountPages);
+  await app.register(accountPageRoutes);
   await app.register(consolePlugin);
   await app.register(setupPlugin);
   await app.register(registerPagePlugin);

@@ -27,6 +27,7 @@ export const TAGS = [
   { name: 'users', description: 'Registration and the signed-in user' },
   { name: 'account', description: 'Password reset and e-mail verification' },
   { name: 'mfa', description: 'Two-step verification (TOTP)' },
+  { name: 'sessions', description: 'Your sessions: list them, end one, end all others' },
   { name: 'items', description: 'An example resource owned by users' },
   { name: 'examples', description: 'The seeds\' protected examples' },
   { name: 'health', description: 'Liveness, readiness and metrics' },

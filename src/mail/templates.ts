@@ -84,3 +84,43 @@ Nothing changes until that address is confirmed; until then this address (${to.e
 <p>If it was not you, someone may know your password: <a href="${forgotLink}">reset it now</a> (the link goes to this address). A reset signs everyone out and cancels the change.</p>`;
   return { to: to.email, subject, text, html: htmlDocument(subject, body), kind: 'email_change_notice' };
 }
+
+/** A sign-in from a device not seen before (src/sessions/new-device.ts), with a link that ends that session. */
+export function newSignInMail(
+  to: Recipient,
+  signIn: { at: Date; ip?: string | undefined; userAgent?: string | undefined; method: string },
+  link: string,
+  hours: number,
+): MailMessage {
+  const subject = 'New sign-in to your account';
+  const when = `${signIn.at.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+  const device = signIn.userAgent || 'an unknown device';
+  const ip = signIn.ip || 'an unknown address';
+  const text = [
+    `Hello ${to.username},`,
+    '',
+    `your account was signed in to from a device we have not seen before:`,
+    '',
+    `  When:    ${when}`,
+    `  Device:  ${device}`,
+    `  Address: ${ip}`,
+    `  How:     ${signIn.method}`,
+    '',
+    'If this was you, there is nothing to do.',
+    '',
+    `If it was not you, open this link within ${hours} hours to end that session at once, then change your password:`,
+    '',
+    link,
+    '',
+    'The link works once.',
+  ].join('\n');
+  const body = html`<p>Hello ${to.username},</p>
+<p>your account was signed in to from a device we have not seen before:</p>
+<dl><dt>When</dt><dd>${when}</dd><dt>Device</dt><dd>${device}</dd><dt>Address</dt><dd>${ip}</dd><dt>How</dt><dd>${signIn.method}</dd></dl>
+<p>If this was you, there is nothing to do.</p>
+<p>If it was not you, open this link within ${hours} hours to end that session at once, then change your password:</p>
+<p><a href="${link}">End that session</a></p>
+<p>Or copy this address into your browser: ${link}</p>
+<p>The link works once.</p>`;
+  return { to: to.email, subject, text, html: htmlDocument(subject, body), kind: 'new_sign_in' };
+}

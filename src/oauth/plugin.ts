@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pruneSessions } from '../sessions/repository.js';
+import { pruneNewDeviceRows } from '../sessions/new-device.js';
 import { pruneRefreshTokens } from '../tokens/refresh-token.js';
 import { pruneAuthorizationCodes } from './authorization-code.js';
 import { authorizeRoutes } from './authorize/routes.js';
@@ -38,6 +39,7 @@ export async function oauthServer(app: FastifyInstance) {
       .then(() => pruneAuthorizationCodes(w.db, new Date(w.clock.now())))
       .then(() => pruneRefreshTokens(w.db, new Date(w.clock.now()), w.config.REFRESH_REUSE_GRACE_SECONDS))
       .then(() => pruneSessions(w.db, new Date(w.clock.now()), { accessSeconds: w.config.accessTokenTtlSeconds, refreshSeconds: w.config.refreshTokenTtlSeconds }))
+      .then(() => pruneNewDeviceRows(w.db, new Date(w.clock.now()), w.config.refreshTokenTtlSeconds))
       .catch((err: unknown) => app.log.error({ err }, 'signing key maintenance failed'));
   }, MAINTENANCE_MS);
   timer.unref();

@@ -6,7 +6,19 @@ import { sessions } from '../storage/schema.js';
 export type SessionRow = typeof sessions.$inferSelect;
 
 /** Why a session ended (sessions.end_reason; audit details). */
-export type EndReason = 'revoked' | 'refresh_reuse' | 'logout_all' | 'password_changed' | 'password_reset' | 'disabled' | 'logout';
+export type EndReason =
+  | 'revoked'
+  | 'refresh_reuse'
+  | 'logout_all'
+  | 'password_changed'
+  | 'password_reset'
+  | 'disabled'
+  /** The user ended it (self-service API, account page, the new-device mail's link). */
+  | 'user_ended'
+  /** An admin ended this one session (admin API, console). */
+  | 'admin_ended'
+  /** RP-initiated logout (/logout). */
+  | 'logout';
 
 export interface NewSession {
   sid: string;

@@ -383,3 +383,36 @@ export const rolePermissions = pgTable(
     foreignKey({ name: 'role_permissions_scope_fk', columns: [t.apiId, t.scope], foreignColumns: [apiScopes.apiId, apiScopes.name] }).onDelete('cascade'),
   ],
 );
+
+/**
+ * Devices a user has signed in from (src/sessions/new-device.ts): only a SHA-256 of the device's key —
+ * a long-lived random browser cookie, or the user agent and IP prefix of an API login.
+ */
+export const knownDevices = pgTable(
+  'known_devices',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    deviceHash: text('device_hash').notNull(),
+    firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.deviceHash] }), index('known_devices_last_seen_idx').on(t.lastSeenAt)],
+);
+
+/** The single-use links of new-device mails that end the session they tell of (stored hashed). */
+export const sessionEndLinks = pgTable(
+  'session_end_links',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    sid: uuid('sid').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [index('session_end_links_expires_idx').on(t.expiresAt)],
+);

@@ -44,6 +44,14 @@ describe('the built server (npm start)', () => {
     assert.ok((spec.body.paths as Record<string, unknown>)['/token']);
   });
 
+  it('sets cookies: the console and account sign-in pages answer 200 with their cookies (@fastify/cookie loads `cookie` on demand)', async () => {
+    for (const path of ['/admin/console/login', '/account']) {
+      const res = await fetch(`${server.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.ok(res.headers.getSetCookie().some((c) => /HttpOnly/i.test(c)), `${path} sets its cookie`);
+    }
+  });
+
   it('refuses a common password, registers, mails the verification link, logs in, and enrols TOTP', async () => {
     const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const common = await json('/users', post({ username: 'bundled', email: 'bundled@example.com', password: 'password1234' }));

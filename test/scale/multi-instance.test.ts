@@ -5,6 +5,8 @@ import { createServer as createNetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { withDatabase } from '../support/template.js';
 import { requireService, STRONG_PASSWORD } from '../support/app.js';
 import { wardenCommand } from '../support/process.js';
@@ -16,6 +18,7 @@ import { wardenCommand } from '../support/process.js';
  */
 const PG_URL = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../..', import.meta.url).pathname;
+const CHROMIUM = '/usr/bin/chromium';
 
 async function pgReachable() {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -274,6 +277,62 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
     const r = await call(a.base, 'POST', '/revoke', { form: { token: tokens.refresh_token, token_type_hint: 'refresh_token' } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await eventually('B refusing the ended session\'s access token', 1000, async () => (await call(b.base, 'GET', '/users/me', { token: tokens.access_token })).status === 401);
+  });
+
+  it('issue 18: a user ends one of their other sessions through the API on one instance; its tokens stop on both', async () => {
+    await register('selfserve', '192.0.2.46');
+    const keep = (await login(a.base, 'selfserve')).body as { access_token: string; refresh_token: string };
+    const other = (await login(b.base, 'selfserve')).body as { access_token: string; refresh_token: string };
+    const third = (await login(b.base, 'selfserve')).body as { access_token: string; refresh_token: string };
+    for (const base of [a.base, b.base]) {
+      for (const t of [keep, other, third]) assert.equal((await call(base, 'GET', '/users/me', { token: t.access_token })).status, 200, 'both instances have verified and cached every token');
+    }
+    const sid = JSON.parse(Buffer.from(other.access_token.split('.')[1]!, 'base64url').toString()).sid as string;
+    const listed = await call(b.base, 'GET', '/users/me/sessions', { token: keep.access_token });
+    assert.equal((listed.body.items as Array<{ sid: string; current: boolean }>).find((x) => x.current)?.sid !== sid, true);
+    const del = await call(a.base, 'DELETE', `/users/me/sessions/${sid}`, { token: keep.access_token });
+    assert.equal(del.status, 204, JSON.stringify(del.body));
+    for (const [name, base] of [['A', a.base], ['B', b.base]] as const) {
+      await eventually(`${name} refusing the ended session's access token`, 1000, async () => (await call(base, 'GET', '/users/me', { token: other.access_token })).status === 401);
+      assert.equal((await call(base, 'GET', '/users/me', { token: keep.access_token })).status, 200, `${name} still accepts the caller's session`);
+      assert.equal((await call(base, 'GET', '/users/me', { token: third.access_token })).status, 200, `${name} still accepts the untouched session`);
+    }
+    assert.equal((await call(b.base, 'POST', '/token', { form: { grant_type: 'refresh_token', refresh_token: other.refresh_token } })).status, 400);
+    // "Log out the other sessions" through B: the third session stops on A at once (its sid published).
+    const others = await call(b.base, 'POST', '/users/me/sessions/logout-others', { token: keep.access_token });
+    assert.equal(others.status, 200, JSON.stringify(others.body));
+    for (const [name, base] of [['A', a.base], ['B', b.base]] as const) {
+      await eventually(`${name} refusing the other session's token after logout-others`, 1000, async () => (await call(base, 'GET', '/users/me', { token: third.access_token })).status === 401);
+      assert.equal((await call(base, 'GET', '/users/me', { token: keep.access_token })).status, 200);
+    }
+  });
+
+  it('issue 18: a user ends another session from the account page (headless Chromium, through the load balancer); its tokens stop on both instances', { skip: requireService(existsSync(CHROMIUM), 'chromium at /usr/bin/chromium').skip }, async () => {
+    await register('pageuser', '192.0.2.47');
+    const other = (await call(a.base, 'POST', '/token', { form: { grant_type: 'password', username: 'pageuser', password: STRONG_PASSWORD } })).body as { access_token: string };
+    for (const base of [a.base, b.base]) assert.equal((await call(base, 'GET', '/users/me', { token: other.access_token })).status, 200);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      const first = await page.goto(`${lb}/account`);
+      assert.equal(first!.status(), 200, await page.content());
+      await page.getByLabel('Username or e-mail').fill('pageuser');
+      await page.getByLabel('Password').fill(STRONG_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+      // Served by both instances in turn: the sign-in session and its CSRF binding are shared.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+      const item = page.locator('ul.sessions > li:not([aria-current])');
+      assert.equal(await item.count(), 1);
+      await item.getByRole('button', { name: 'End this session' }).click();
+      await page.getByText('The session was ended').waitFor();
+    } finally {
+      await browser.close();
+    }
+    for (const [name, base] of [['A', a.base], ['B', b.base]] as const) {
+      await eventually(`${name} refusing the session ended from the account page`, 1000, async () => (await call(base, 'GET', '/users/me', { token: other.access_token })).status === 401);
+    }
   });
 
   it('sees a signing-key rotation made on one instance on the other', async () => {

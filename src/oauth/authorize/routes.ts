@@ -9,8 +9,9 @@ import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
 import { LoginError } from '../../users/service.js';
 import type { Warden } from '../../warden.js';
-import { createSession, findSession, joinSession, newSessionId } from '../../sessions/repository.js';
+import { createSession, joinSession, newSessionId } from '../../sessions/repository.js';
 import { createAuthorizationCode } from '../authorization-code.js';
+import { browserDeviceKey, signInFromDevice } from '../../sessions/new-device.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentKeys, userGrant } from './resource.js';
@@ -24,7 +25,7 @@ import {
   redirectTo,
   type Query,
 } from './request.js';
-import { BrowserCookies, type Interaction, type LoginSession } from './session.js';
+import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
 import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
@@ -36,6 +37,10 @@ interface SecondFactor {
 const secondFactor = (w: Warden) => (w as unknown as { mfa?: SecondFactor }).mfa;
 
 const MAX_MFA_FAILURES = 5;
+
+/** Who a sign-in for Warden's own pages (Interaction.returnTo) is for: named on the login page and in the audit event. */
+export const OWN_PAGES_CLIENT_ID = 'warden-account';
+const ownPagesClient = { clientId: OWN_PAGES_CLIENT_ID, clientName: 'your Warden account', firstParty: true } as OAuthClient;
 
 const FormBody = Type.Object(
   {
@@ -95,14 +100,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
    * Is the session still good: not ended (a revoked refresh token of it, reuse, or any user-wide end),
    * the user exists, is enabled, and has not been logged out since?
    */
-  async function sessionUser(session: LoginSession | undefined): Promise<UserRecord | undefined> {
-    if (!session) return undefined;
-    const row = await findSession(w.db, session.sid);
-    if (!row || row.endedAt || row.userId !== session.userId) return undefined;
-    const user = await findUserById(w.db, session.userId);
-    if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
-    return user;
-  }
+  const sessionUser = (session: LoginSession | undefined): Promise<UserRecord | undefined> => liveSessionUser(w, session);
 
   /**
    * OIDC Core §3.1.2.1 max_age: a sign-in older than max_age seconds does not count (the user signs in
@@ -129,6 +127,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
       return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
+    }
+    // A sign-in for Warden's own account page: back to it, signed in; no client, no code.
+    if (ix.returnTo) {
+      await cookies.dropInteraction(ix);
+      return redirect(request, reply, ix.returnTo);
     }
     const grant = userGrant(w, client, req, user);
     if ('error' in grant) {
@@ -182,6 +185,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
     delete ix.pending;
     await cookies.saveInteraction(ix);
     await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, ctx);
+    // A browser the user has not signed in from before: mail them, with a link that ends this session.
+    const user = await findUserById(w.db, userId);
+    if (user) {
+      const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+      const where = client.clientId === OWN_PAGES_CLIENT_ID ? 'account page' : client.clientName;
+      await signInFromDevice(w, { user, sid: session.sid, deviceKey: browserDeviceKey(request, reply, cookies.secure), method: `${how} (browser, ${where})`, ctx }, request.log);
+    }
     return advance(request, reply, client, ix, session);
   }
 
@@ -301,7 +311,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
         return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
       }
-      const client = await w.clients.find(ix.req.clientId);
+      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
       if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
       if (body.action === 'login') return login(request, reply, client, ix, body);
       if (body.action === 'mfa') return verifyMfa(request, reply, client, ix, body);

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { findSession } from '../../sessions/repository.js';
+import { findUserById, type UserRecord } from '../../users/repository.js';
 import type { Warden } from '../../warden.js';
 
 /**
@@ -42,9 +44,16 @@ export interface Interaction {
   /** Password checked, second factor still due. */
   pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
   consented?: boolean;
+  /**
+   * A sign-in for one of Warden's own pages (the account page, src/account/account-page.ts) rather than
+   * for a client: once signed in, the browser goes back to this path (set by the server, never taken
+   * from the request) and no code is issued.
+   */
+  returnTo?: string;
 }
 
-const SESSION_TTL_MS = 8 * 3600_000;
+/** How long a browser sign-in lasts (its cookie and state entry). */
+export const SESSION_TTL_MS = 8 * 3600_000;
 const INTERACTION_TTL_MS = 10 * 60_000;
 const CSRF_TTL_S = 3600;
 
@@ -114,8 +123,8 @@ export class BrowserCookies {
     reply.clearCookie(this.sessionName, { path: '/', secure: this.secure });
   }
 
-  async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean): Promise<Interaction> {
-    const ix: Interaction = { id: random(), csrf, req, forceLogin };
+  async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean, returnTo?: string): Promise<Interaction> {
+    const ix: Interaction = { id: random(), csrf, req, forceLogin, ...(returnTo ? { returnTo } : {}) };
     await this.saveInteraction(ix);
     return ix;
   }
@@ -133,4 +142,18 @@ export class BrowserCookies {
   async dropInteraction(ix: Interaction): Promise<void> {
     await this.w.state.delete(`authz:ix:${ix.id}`);
   }
+}
+
+/**
+ * Is a browser sign-in still good: its session not ended (a revoked refresh token of it, reuse, the user
+ * or an admin ending it, any user-wide end), the user exists, is enabled, and has not been logged out
+ * since? The one rule for /authorize and the account page.
+ */
+export async function liveSessionUser(w: Warden, session: LoginSession | undefined): Promise<UserRecord | undefined> {
+  if (!session) return undefined;
+  const row = await findSession(w.db, session.sid);
+  if (!row || row.endedAt || row.userId !== session.userId) return undefined;
+  const user = await findUserById(w.db, session.userId);
+  if (!user || user.disabled || session.authTime < user.tokensValidAfter.getTime()) return undefined;
+  return user;
 }

@@ -1,7 +1,9 @@
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient } from '../../http/errors.js';
 import { LoginError } from '../../users/service.js';
 import type { UserRecord } from '../../users/repository.js';
-import type { GrantContext, GrantHandler } from '../grant.js';
+import { peekJwtPayload } from '../../tokens/jwt.js';
+import type { GrantContext, GrantHandler, TokenResponse } from '../grant.js';
+import { apiDeviceKey, signInFromDevice } from '../../sessions/new-device.js';
 import { issueUserTokens } from '../issue.js';
 import { FIRST_PARTY_DEFAULT_SCOPES } from '../scopes.js';
 import { decideScopes, defaultScopes, selectApi, type ScopeRequest } from '../../apis/resources.js';
@@ -43,7 +45,7 @@ export const passwordGrant: GrantHandler = async (g) => {
   for (const step of passwordGrantSteps) await step(g, user, scopes);
   const scope = scopes.join(' ');
   // One statement writes the session, the refresh token and both audit rows: no transaction, one round trip.
-  return issueUserTokens(
+  const res = await issueUserTokens(
     w,
     w.db,
     {
@@ -65,4 +67,14 @@ export const passwordGrant: GrantHandler = async (g) => {
       ctx: g.ctx,
     },
   );
+  await newSignIn(g, user, res, 'password (API)');
+  return res;
 };
+
+/** The device check of a completed API sign-in (src/sessions/new-device.ts): the session is the token's `sid`. */
+export async function newSignIn(g: GrantContext, user: UserRecord, res: TokenResponse, method: string) {
+  // Our own token, just signed: read, not verified again.
+  const sid = peekJwtPayload(res.access_token)?.sid;
+  if (typeof sid !== 'string') return;
+  await signInFromDevice(g.warden, { user, sid, deviceKey: apiDeviceKey(g.ctx), method, ctx: g.ctx }, g.request.log);
+}
