@@ -53,8 +53,6 @@ export interface Warden {
   readonly catalog: AccessCatalog;
   /** Changes to APIs and roles (admin API, CLI), audited and announced to every instance. */
   readonly accessAdmin: AccessAdmin;
-  /** Background timers (pruning, key rotation) registered by capabilities; cleared on close. */
-  readonly timers: NodeJS.Timeout[];
   readonly closers: Array<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -113,7 +111,6 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     const metrics = new Metrics(hasher);
     const lockout = new AccountLockout(state, db, config, audit, metrics);
     users.loginGuards.push(lockout, metrics.loginGuard());
-    const timers: NodeJS.Timeout[] = [];
     const closers: Array<() => Promise<void>> = [];
     const mailer = createMailer(config);
     const account = {
@@ -150,10 +147,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       mfa,
       catalog,
       accessAdmin,
-      timers,
       closers,
       async close() {
-        for (const t of timers) clearInterval(t);
         for (const c of closers.reverse()) await c().catch(() => {});
         if (!deps.state) await state.close();
         if (ownsDatabase) await database.close();

@@ -18,12 +18,8 @@ export async function accountRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   installMfaGrant();
-  // Expired and used mail tokens are useless; delete them hourly so the table stays small.
-  const prune = setInterval(() => {
-    pruneAccountTokens(w.db, new Date(w.clock.now())).catch((e: unknown) => app.log.warn({ err: e }, 'could not prune account tokens'));
-  }, 3600_000);
-  prune.unref();
-  w.timers.push(prune);
+  // Expired and used mail tokens are useless; deleted hourly so the table stays small.
+  app.jobs.register({ name: 'account-tokens.prune', everyMs: 3600_000, singleRunner: true, run: ({ db, now }) => pruneAccountTokens(db, now) });
 
   app.post(
     '/password/forgot',

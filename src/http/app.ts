@@ -28,10 +28,13 @@ import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { JobScheduler } from '../jobs/scheduler.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     warden: Warden;
+    /** Background jobs of this app: features register theirs (docs/jobs.md); they run from ready to close. */
+    jobs: JobScheduler;
   }
 }
 
@@ -78,6 +81,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Before every route: a route that declares no access (config.access) stops the app from building.
   installRouteAccess(app);
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
+  const jobs = new JobScheduler({ database: warden.database, clock: warden.clock, metrics: warden.metrics, log: app.log });
+  app.decorate('jobs', jobs);
+  app.addHook('onReady', async () => jobs.start());
+  // preClose: before any onClose hook (the services, the database) goes, the runs under way finish.
+  app.addHook('preClose', async () => jobs.stop());
 
   app.setValidatorCompiler(validatorCompiler());
   installInputGuard(app);

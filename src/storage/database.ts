@@ -23,6 +23,13 @@ export interface Database {
    * notifications sent meanwhile are gone. Answers the function that stops listening.
    */
   listen?(channel: string, onMessage: (payload: string) => void, onReconnect: () => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL only: run `work` while holding the advisory lock `key` (pg_try_advisory_xact_lock), or
+   * not at all when another session holds it. The lock lives in a transaction on a connection of its
+   * own, outside the pool, so `work` may use the whole pool (even a pool of one) and the lock goes with
+   * that connection if the process dies.
+   */
+  exclusive?<T>(key: readonly [number, number], work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   close(): Promise<void>;
 }
 
@@ -285,8 +292,37 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
     },
     ready: () => migrationState(db),
     listen: (channel, onMessage, onReconnect) => listenPostgres(pg, url, channel, onMessage, onReconnect),
+    exclusive: (key, work) => exclusivePostgres(pg, url, key, work),
     close: () => pool.end(),
   };
+}
+
+async function exclusivePostgres<T>(
+  pg: typeof import('pg').default,
+  url: string,
+  key: readonly [number, number],
+  work: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // A connection lost while the work runs is reported by the COMMIT below; it must not crash the process.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ got: boolean }>('select pg_try_advisory_xact_lock($1::int, $2::int) as got', [key[0], key[1]]);
+    if (!rows[0]?.got) {
+      await client.query('rollback');
+      return { ran: false };
+    }
+    try {
+      return { ran: true, value: await work() };
+    } finally {
+      // Ends the transaction and so releases the lock, whether the work succeeded or not.
+      await client.query('commit').catch(() => {});
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** A dedicated client (a pooled one would be handed back and lose its LISTEN), reconnected after a loss. */
