@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -60,43 +60,95 @@ async function migrationState(db: Db): Promise<{ ok: boolean; reason?: string }>
 }
 
 export class DataDirInUseError extends Error {
-  constructor(
-    readonly dataDir: string,
-    readonly pid: number,
-  ) {
-    super(
-      `the embedded database in ${dataDir} is held by a running Warden (pid ${pid}); use the admin API (/admin/...) while it runs, or stop it first`,
-    );
+  constructor(readonly dataDir: string) {
+    super(`the embedded database in ${dataDir} is held by a running Warden; use the admin API (/admin/...) while it runs, or stop it first`);
     this.name = 'DataDirInUseError';
   }
 }
 
-function isAlive(pid: number) {
+/**
+ * The PGlite data dir's lock (proper-lockfile): a directory made atomically (mkdir) whose mtime its
+ * holder refreshes every LOCK_UPDATE_MS. A lock not refreshed for LOCK_STALE_MS is stale (its holder was
+ * killed) and is taken over. Only the mtime counts, so it holds across containers sharing a volume,
+ * where a pid means nothing. The stale threshold is far above any pause of the holder's event loop
+ * (the first start's initdb, a migration), so a live holder is never taken for a dead one.
+ */
+const LOCK_STALE_MS = 20_000;
+const LOCK_UPDATE_MS = 2_000;
+
+const LOCK_FILE = 'warden.lock';
+
+/**
+ * Take the data dir's lock, or a stale one over; undefined when it is held. Under a second, short lock
+ * (the guard): proper-lockfile alone lets two takers that both saw a stale lock each remove it and make
+ * their own, so both would hold it.
+ */
+export async function tryLockDataDir(dataDir: string): Promise<(() => Promise<void>) | undefined> {
+  const { lock } = await import('proper-lockfile');
+  const path = join(dataDir, LOCK_FILE);
+  const guardPath = join(dataDir, `${LOCK_FILE}-guard`);
+  const releaseGuard = await lock(guardPath, {
+    realpath: false,
+    lockfilePath: guardPath,
+    // Held for a few milliseconds; one left by a process killed in them goes stale in 5 s.
+    stale: 5_000,
+    retries: { retries: 40, minTimeout: 25, maxTimeout: 250 },
+  });
   try {
-    process.kill(pid, 0);
-    return true;
+    return await lock(path, {
+      realpath: false,
+      lockfilePath: path,
+      stale: LOCK_STALE_MS,
+      update: LOCK_UPDATE_MS,
+      onCompromised: (err) => {
+        // Another process took the data dir (or it was deleted): writing on would corrupt it.
+        throw new Error(`the lock on the embedded database in ${dataDir} was lost (${err.message}); stopping so that two processes never write it`);
+      },
+    });
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw e;
+  } finally {
+    await releaseGuard().catch(() => {});
   }
 }
 
-/** One writer per PGlite data dir: a pid file taken exclusively, stale ones (dead pid) taken over. */
-function lockDataDir(dataDir: string): () => void {
-  const file = join(dataDir, 'warden.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
-      rmSync(file, { force: true });
-    }
+/**
+ * One writer per PGlite data dir (tryLockDataDir). A lock found held is watched for one refresh:
+ * refreshed, its holder is alive and this start is refused at once; not refreshed, its holder is gone
+ * (kill -9, a lost container), and the lock is taken over once it is stale, without a manual clean-up.
+ */
+export async function lockDataDir(dataDir: string, progress?: (line: string) => void): Promise<() => Promise<void>> {
+  const path = join(dataDir, LOCK_FILE);
+  const take = () => tryLockDataDir(dataDir);
+  const first = await take();
+  if (first) return first;
+  const seen = lockMtime(path);
+  let gone = seen === undefined;
+  const watchUntil = Date.now() + LOCK_UPDATE_MS * 1.5;
+  while (!gone && Date.now() < watchUntil) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = lockMtime(path);
+    if (now === undefined) gone = true;
+    else if (now !== seen) throw new DataDirInUseError(dataDir);
   }
-  throw new Error(`could not lock ${dataDir}`);
+  const age = gone ? LOCK_STALE_MS : Date.now() - seen!;
+  if (age < LOCK_STALE_MS) {
+    const wait = LOCK_STALE_MS - age + 250;
+    progress?.(`${dataDir} is locked by a Warden that stopped without releasing it; taking the lock over in ${Math.ceil(wait / 1000)} s`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  const second = await take();
+  if (second) return second;
+  throw new DataDirInUseError(dataDir);
+}
+
+function lockMtime(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OpenOptions {
@@ -215,12 +267,12 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  let unlock = () => {};
+  let unlock = async () => {};
   let dataDir: string | undefined;
   let creating = false;
   if (opts.dataDir && !opts.loadDataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    unlock = lockDataDir(opts.dataDir);
+    unlock = await lockDataDir(opts.dataDir, opts.progress);
     dataDir = join(opts.dataDir, 'pgdata');
     creating = !existsSync(join(dataDir, 'PG_VERSION'));
   }
@@ -239,7 +291,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     await client.waitReady;
     if (creating) opts.progress?.(`embedded database created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
-    unlock();
+    await unlock().catch(() => {});
     throw e;
   }
   const db = drizzle(client, { schema }) as unknown as Db;
@@ -252,7 +304,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       try {
         if (!client.closed) await client.close();
       } finally {
-        unlock();
+        await unlock().catch(() => {});
       }
     },
   };
