@@ -84,10 +84,11 @@ const LOCK_FILE = 'warden.lock';
  * their own, so both would hold it.
  */
 export async function tryLockDataDir(dataDir: string): Promise<(() => Promise<void>) | undefined> {
-  const { lock } = await import('proper-lockfile');
+  // CommonJS: its exports are the default import's, in node and in the bundle alike.
+  const lockfile = (await import('proper-lockfile')).default;
   const path = join(dataDir, LOCK_FILE);
   const guardPath = join(dataDir, `${LOCK_FILE}-guard`);
-  const releaseGuard = await lock(guardPath, {
+  const releaseGuard = await lockfile.lock(guardPath, {
     realpath: false,
     lockfilePath: guardPath,
     // Held for a few milliseconds; one left by a process killed in them goes stale in 5 s.
@@ -95,7 +96,7 @@ export async function tryLockDataDir(dataDir: string): Promise<(() => Promise<vo
     retries: { retries: 40, minTimeout: 25, maxTimeout: 250 },
   });
   try {
-    return await lock(path, {
+    return await lockfile.lock(path, {
       realpath: false,
       lockfilePath: path,
       stale: LOCK_STALE_MS,
