@@ -59,9 +59,14 @@ async function migrationState(db: Db): Promise<{ ok: boolean; reason?: string }>
   }
 }
 
+/** The lock of a PGlite data dir, inside it (see lockDataDir). */
+const LOCK_FILE = 'warden.lock';
+
 export class DataDirInUseError extends Error {
   constructor(readonly dataDir: string) {
-    super(`the embedded database in ${dataDir} is held by a running Warden; use the admin API (/admin/...) while it runs, or stop it first`);
+    super(
+      `the embedded database in ${dataDir} is held by a running Warden (lock ${join(dataDir, LOCK_FILE)}); use the admin API (/admin/...) while it runs, or stop it first`,
+    );
     this.name = 'DataDirInUseError';
   }
 }
@@ -75,8 +80,6 @@ export class DataDirInUseError extends Error {
  */
 const LOCK_STALE_MS = 20_000;
 const LOCK_UPDATE_MS = 2_000;
-
-const LOCK_FILE = 'warden.lock';
 
 /**
  * Take the data dir's lock, or a stale one over; undefined when it is held. Under a second, short lock

@@ -53,7 +53,7 @@ describe('the PGlite data dir lock', () => {
     assert.equal(line, 'held');
     await assert.rejects(openDatabase({ dataDir: dir }), (e: Error) => {
       assert.ok(e instanceof DataDirInUseError);
-      assert.match(e.message, /held by a running Warden; use the admin API/);
+      assert.match(e.message, /held by a running Warden \(lock .*warden\.lock\); use the admin API/);
       return true;
     });
     await killed(child);
