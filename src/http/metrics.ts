@@ -114,7 +114,7 @@ export class Metrics {
     }
   }
 
-  /** Counts password checks; pushed onto UsersService.loginGuards. */
+  /** Counts password checks; registered with UsersService.addLoginGuard. */
   loginGuard(): LoginGuard {
     return {
       before: async () => {},

@@ -10,10 +10,8 @@ import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { addIdToken } from './id-token.js';
 import { introspectRoutes } from './introspect.js';
-import { tokenResponseExtensions } from './issue.js';
 import { adminKeyRoutes, maintainSigningKeys, reloadSigningKeys } from './keys-routes.js';
 import { revokeRoutes } from './revoke.js';
-import { clientAuthentication, grants } from './token-endpoint.js';
 import { userinfoRoutes } from './userinfo.js';
 
 /** How often signing keys are checked for retirement / scheduled rotation, and expired OAuth rows pruned. */
@@ -25,10 +23,10 @@ const MAINTENANCE_MS = 10 * 60_000;
  * /revoke, /introspect, /userinfo, discovery and JWKS, signing-key administration.
  */
 export async function oauthServer(app: FastifyInstance) {
-  grants.set('authorization_code', authorizationCodeGrant);
-  grants.set('client_credentials', clientCredentialsGrant);
-  clientAuthentication.authenticate = authenticateClient;
-  if (!tokenResponseExtensions.includes(addIdToken)) tokenResponseExtensions.push(addIdToken);
+  app.oauth.registerGrantType('authorization_code', authorizationCodeGrant);
+  app.oauth.registerGrantType('client_credentials', clientCredentialsGrant);
+  app.oauth.useClientAuthentication(authenticateClient);
+  app.oauth.addTokenResponseExtension(addIdToken);
 
   const w = app.warden;
   // Several instances on one database: each job runs on one of them at a time (docs/jobs.md).
