@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requestContext } from '../audit/request-context.js';
 import type { Config } from '../config/load.js';
 import { ProblemError } from '../http/errors.js';
-import { html, page, type SafeHtml } from '../http/html.js';
+import { html, type SafeHtml } from '../http/html.js';
+import { page, problemAlert } from '../pages/layout.js';
 import { asPage } from '../http/security-headers.js';
 import { FORGOT_ANSWER } from './routes.js';
 import { FormBody, TokenQuery } from './schemas.js';
@@ -20,7 +21,7 @@ function send(reply: FastifyReply, status: number, title: string, body: SafeHtml
       // The URL carries the token: never pass it on to another site. (Not no-referrer: with it, browsers
       // send "Origin: null" on the form post, which the same-origin check must refuse.)
       .header('referrer-policy', 'same-origin')
-      .send(page(`${title} · Warden`, html`<main><h1>${title}</h1>${body}</main>`))
+      .send(page({ title, body }))
   );
 }
 
@@ -40,9 +41,8 @@ export function sameOriginForm(request: FastifyRequest, config: Config): boolean
   return allowed.has(origin);
 }
 
-const crossSite = () => html`<p>This form must be sent from this site. Open the link from your mail again.</p>`;
-const problems = (e: ProblemError) =>
-  html`<div role="alert"><p>${e.detail}</p>${e.errors?.length ? html`<ul>${e.errors.map((x) => html`<li>${x.field}: ${x.message}</li>`)}</ul>` : ''}</div>`;
+const crossSite = () => html`<p class="error" role="alert">This form must be sent from this site. Open the link from your mail again.</p>`;
+const problems = (e: ProblemError) => problemAlert(e);
 
 function resetForm(token: string, error?: SafeHtml) {
   return html`${error ?? ''}
@@ -66,7 +66,7 @@ export async function accountPages(fastify: FastifyInstance) {
   // The mailed single-use token in the form is the credential; no session is involved.
   const access = { kind: 'public', reason: 'pages of the mailed links; the token in the form is the credential' } as const;
 
-  app.get('/password/forgot', { config: { access }, schema: hide }, async (_request, reply) =>
+  app.get('/password/forgot', { config: { access, page: true }, schema: hide }, async (_request, reply) =>
     send(
       reply,
       200,
@@ -74,32 +74,33 @@ export async function accountPages(fastify: FastifyInstance) {
       html`<form method="post" action="/password/forgot/form">
 <p><label for="email">Your e-mail address</label><br><input id="email" name="email" type="email" autocomplete="email" required maxlength="254"></p>
 <p><button type="submit">Mail me a reset link</button></p>
-</form>`,
+</form>
+<p class="below"><a href="/">Home</a></p>`,
     ),
   );
 
-  app.post('/password/forgot/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/password/forgot/form', { config: { access, page: true, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     const email = (request.body.email ?? '').trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
-      return send(reply, 422, 'Forgot your password?', html`<p role="alert">Enter a valid e-mail address.</p><p><a href="/password/forgot">Try again</a></p>`);
+      return send(reply, 422, 'Forgot your password?', html`<p class="error" role="alert">Enter a valid e-mail address.</p><p><a href="/password/forgot">Try again</a></p>`);
     }
     w.account.reset.request(email, requestContext(request));
     return send(reply, 202, 'Check your mail', html`<p>${FORGOT_ANSWER.detail}</p>`);
   });
 
-  app.get('/password/reset', { config: { access }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/password/reset', { config: { access, page: true }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
     const token = request.query.token ?? '';
     if (!token || !(await w.account.reset.check(token))) return send(reply, 400, 'Reset your password', expiredReset);
     return send(reply, 200, 'Reset your password', resetForm(token));
   });
 
-  app.post('/password/reset/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/password/reset/form', { config: { access, page: true, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     const { token = '', new_password: password = '', confirm_password: confirm = '' } = request.body;
     if (!token) return send(reply, 400, 'Reset your password', expiredReset);
     if (password !== confirm) {
-      return send(reply, 422, 'Reset your password', resetForm(token, html`<p role="alert">The two passwords differ.</p>`));
+      return send(reply, 422, 'Reset your password', resetForm(token, html`<p class="error" role="alert">The two passwords differ.</p>`));
     }
     try {
       await w.account.reset.reset(token, password, requestContext(request));
@@ -108,10 +109,10 @@ export async function accountPages(fastify: FastifyInstance) {
       if (e.code === 'invalid_reset_token') return send(reply, 400, 'Reset your password', expiredReset);
       return send(reply, e.status, 'Reset your password', resetForm(token, problems(e)));
     }
-    return send(reply, 200, 'Password changed', html`<p>Your password has been changed and every session signed out. Sign in with the new password.</p>`);
+    return send(reply, 200, 'Password changed', html`<p class="notice" role="status">Your password has been changed and every session signed out. Sign in with the new password.</p><p><a href="/account">Go to your account</a></p>`);
   });
 
-  app.get('/email/verify', { config: { access }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
+  app.get('/email/verify', { config: { access, page: true }, schema: { ...hide, querystring: TokenQuery } }, async (request, reply) => {
     const token = request.query.token ?? '';
     if (!token || !(await w.account.verification.check(token))) {
       return send(reply, 400, 'Confirm your e-mail address', html`<p>This link is invalid, already used or expired. Sign in and ask for a new one.</p>`);
@@ -127,11 +128,11 @@ export async function accountPages(fastify: FastifyInstance) {
     );
   });
 
-  app.post('/email/verify/form', { config: { access, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
+  app.post('/email/verify/form', { config: { access, page: true, rateLimitGroup: 'account' }, schema: { ...hide, body: FormBody } }, async (request, reply) => {
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', crossSite());
     try {
       const user = await w.account.verification.verify(request.body.token ?? '', requestContext(request));
-      return send(reply, 200, 'E-mail address confirmed', html`<p>Thank you: ${user.email} is confirmed.</p>`);
+      return send(reply, 200, 'E-mail address confirmed', html`<p class="notice" role="status">Thank you: ${user.email} is confirmed.</p><p><a href="/account">Go to your account</a></p>`);
     } catch (e) {
       if (!(e instanceof ProblemError)) throw e;
       return send(reply, e.status, 'Confirm your e-mail address', problems(e));

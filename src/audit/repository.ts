@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../storage/database.js';
 import { decodeCursor, encodeCursor } from '../storage/pagination.js';
-import { auditEvents } from '../storage/schema.js';
+import { auditEvents, oauthClients, users } from '../storage/schema.js';
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 
@@ -76,4 +76,30 @@ export async function pruneAuditEvents(ex: Executor, before: Date, batch = 5000)
 export async function countAuditEvents(ex: Executor): Promise<number> {
   const [row] = await ex.select({ n: sql<number>`count(*)::int` }).from(auditEvents);
   return Number(row?.n ?? 0);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What the ids of these events name, for people reading the log: a user's username, a client's name.
+ * Actors and subjects that are UUIDs are looked up as users, the others (and `details.client_id`) as
+ * clients. A deleted user or client has no name here; the id stays on the event.
+ */
+export async function auditEventNames(ex: Executor, rows: readonly AuditRow[]): Promise<Map<string, string>> {
+  const userIds = new Set<string>();
+  const clientIds = new Set<string>();
+  for (const r of rows) {
+    for (const id of [r.actorId, r.subjectId]) if (id) (UUID.test(id) ? userIds : clientIds).add(id);
+    const client = (r.details as Record<string, unknown> | null)?.client_id;
+    if (typeof client === 'string') clientIds.add(client);
+  }
+  const names = new Map<string, string>();
+  if (userIds.size) {
+    for (const u of await ex.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, [...userIds]))) names.set(u.id, u.username);
+  }
+  if (clientIds.size) {
+    const found = await ex.select({ id: oauthClients.clientId, name: oauthClients.clientName }).from(oauthClients).where(inArray(oauthClients.clientId, [...clientIds]));
+    for (const c of found) names.set(c.id, c.name);
+  }
+  return names;
 }

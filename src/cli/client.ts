@@ -17,7 +17,7 @@ function asUsage(e: unknown): never {
 }
 
 const createUsage =
-  'client create --name N [--redirect-uri URI ...] [--grant authorization_code,refresh_token|client_credentials|password] [--auth-method client_secret_basic|client_secret_post|none] [--scope "openid profile"] [--first-party]';
+  'client create --name N [--redirect-uri URI ...] [--grant authorization_code,refresh_token|client_credentials|password] [--auth-method client_secret_basic|client_secret_post|none] [--scope "openid profile"] [--first-party] [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI [--backchannel-logout-session-required]]';
 export const clientCreate: Command = {
   name: 'client create',
   summary: 'register an OAuth client; prints client_id and, once, client_secret',
@@ -29,6 +29,9 @@ export const clientCreate: Command = {
     'auth-method': { type: 'string' },
     scope: { type: 'string' },
     'first-party': { type: 'boolean' },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'backchannel-logout-uri': { type: 'string' },
+    'backchannel-logout-session-required': { type: 'boolean' },
   },
   async run({ values }) {
     const name = required(values, 'name', createUsage);
@@ -44,12 +47,17 @@ export const clientCreate: Command = {
       ...(method ? { token_endpoint_auth_method: method as ClientMetadata['token_endpoint_auth_method'] } : {}),
       ...(typeof values.scope === 'string' ? { scope: values.scope } : {}),
       first_party: values['first-party'] === true,
+      ...(values['post-logout-redirect-uri'] ? { post_logout_redirect_uris: list(values['post-logout-redirect-uri']) } : {}),
+      ...(typeof values['backchannel-logout-uri'] === 'string' ? { backchannel_logout_uri: values['backchannel-logout-uri'] } : {}),
+      ...(values['backchannel-logout-session-required'] === true ? { backchannel_logout_session_required: true } : {}),
     };
     await withWarden(async (w) => {
       const { client, secret } = await w.clients.create(meta, cliContext).catch(asUsage);
       console.log(`client_id      ${client.client_id}`);
       if (secret) console.log(`client_secret  ${secret}\n(shown once: store it now; only its hash is kept)`);
       console.log(`type ${client.client_type}, grants ${client.grant_types.join(',')}, scope "${client.scope}"`);
+      if (client.post_logout_redirect_uris.length) console.log(`post-logout redirect URIs ${client.post_logout_redirect_uris.join(' ')}`);
+      if (client.backchannel_logout_uri) console.log(`back-channel logout URI ${client.backchannel_logout_uri}${client.backchannel_logout_session_required ? ' (sid required)' : ''}`);
     });
   },
 };

@@ -1,16 +1,10 @@
 import type { Api, RoleRecord } from '../apis/repository.js';
 import { html } from '../http/html.js';
-import { alert, BASE, consolePage, csrf, notice, type Viewer } from './pages.js';
+import { alert, BASE, confirmed, consolePage, csrf, notice, type Viewer } from './pages.js';
 
 /** The console's pages for API resources, roles and a client's per-API grants (issue 15). */
 
 const ttl = (a: Api) => (a.builtIn ? 'ACCESS_TOKEN_EXPIRE_MINUTES' : a.accessTokenTtlSeconds === null ? 'default' : `${a.accessTokenTtlSeconds} s`);
-
-/** A destructive button: the form needs its confirmation box ticked (no script: the CSP forbids it). */
-const confirmed = (v: Viewer, action: string, label: string, what: string) =>
-  html`<form method="post" action="${action}" class="inline confirm">${csrf(v)}
-<label><input type="checkbox" name="confirm" value="yes" required> ${what}</label>
-<button type="submit" class="danger">${label}</button></form>`;
 
 export function apisPage(v: Viewer, apis: readonly Api[], opts: { done?: string | undefined; error?: string | undefined }) {
   return consolePage(
@@ -20,7 +14,7 @@ export function apisPage(v: Viewer, apis: readonly Api[], opts: { done?: string 
     html`${notice(opts.done)}${alert(opts.error)}
 <p>An API is a service whose tokens Warden issues: its identifier becomes the tokens' <code>aud</code>, its scopes are what roles and clients are granted.
 A client asks for one with <code>resource=&lt;identifier&gt;</code>.</p>
-<table>
+<div class="table"><table>
 <caption>Registered APIs</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">Identifier (aud)</th><th scope="col">Scopes</th><th scope="col">Token lifetime</th><th scope="col">Refresh tokens</th></tr></thead>
 <tbody>
@@ -31,7 +25,7 @@ ${apis.map(
 </tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <h2>New API</h2>
 <form method="post" action="${BASE}/apis">
 ${csrf(v)}
@@ -58,17 +52,17 @@ export function apiPage(v: Viewer, a: Api, opts: { done?: string | undefined; er
 <dt>Refresh tokens</dt><dd>${a.allowOfflineAccess ? 'allowed' : 'not allowed'}</dd>
 </dl>
 <h2>Scopes</h2>
-<table>
+<div class="table"><table>
 <caption>Scopes of ${a.name}</caption>
 <thead><tr><th scope="col">Scope</th><th scope="col">Description</th><th scope="col">Actions</th></tr></thead>
 <tbody>
 ${a.scopes.length ? '' : html`<tr><td colspan="3">No scopes yet.</td></tr>`}
 ${a.scopes.map(
   (s) => html`<tr><th scope="row"><code>${s.name}</code></th><td>${s.description}</td>
-<td>${s.builtIn ? 'built in' : confirmed(v, `${base}/scopes/remove?scope=${encodeURIComponent(s.name)}`, `Remove ${s.name}`, 'Roles and clients lose it')}</td></tr>`,
+<td>${s.builtIn ? 'built in' : confirmed(v, `${base}/scopes/remove?scope=${encodeURIComponent(s.name)}`, `Remove ${s.name}`, 'Yes, remove it: roles and clients lose it')}</td></tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <form method="post" action="${base}/scopes">
 ${csrf(v)}
 <p><label for="scope-name">New scope</label> <input id="scope-name" name="name" required maxlength="100">
@@ -85,7 +79,7 @@ ${a.builtIn
 <p><label><input type="checkbox" name="allow_offline_access" value="true"${a.allowOfflineAccess ? html` checked` : ''}> Allow refresh tokens (offline_access)</label></p>
 <p><button type="submit">Save</button></p>
 </form>
-${a.builtIn ? '' : html`<h2>Delete</h2>${confirmed(v, `${base}/delete`, `Delete ${a.name}`, 'Its scopes, and every role permission and client grant on them, go too')}`}`,
+${a.builtIn ? '' : html`<h2>Delete</h2>${confirmed(v, `${base}/delete`, `Delete ${a.name}`, 'Yes, delete it: its scopes, and every role permission and client grant on them, go too')}`}`,
   );
 }
 
@@ -102,7 +96,7 @@ export function rolesPage(v: Viewer, roles: readonly RoleRecord[], apis: readonl
     html`${notice(opts.done)}${alert(opts.error)}
 <p>A role gives its holders scopes of APIs (permissions). A user's token for an API carries what was asked for, what the client may ask for there, and what the user's roles give.
 Assign roles on a user's page.</p>
-<table>
+<div class="table"><table>
 <caption>Roles</caption>
 <thead><tr><th scope="col">Role</th><th scope="col">Description</th><th scope="col">Permissions</th></tr></thead>
 <tbody>
@@ -111,7 +105,7 @@ ${roles.map(
 <td>${r.permissions.map((p) => html`<div><code>${permissionLabel(apis, p)}</code></div>`)}</td></tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <h2>New role</h2>
 <form method="post" action="${BASE}/roles">
 ${csrf(v)}
@@ -148,7 +142,7 @@ ${scopeChoices(apis, (apiId, scope) => r.permissions.some((p) => p.apiId === api
 </form>
 ${r.builtIn
   ? ''
-  : html`<h2>Delete</h2>${confirmed(v, `${base}/delete`, `Delete ${r.name}`, holders ? `Take it from the ${holders} user(s) who hold it` : 'Delete this role')}`}`,
+  : html`<h2>Delete</h2>${confirmed(v, `${base}/delete`, `Delete ${r.name}`, holders ? `Yes, delete it and take it from the ${holders} user(s) who hold it` : 'Yes, delete this role')}`}`,
   );
 }
 

@@ -1,9 +1,11 @@
-import { html, page, type SafeHtml } from '../http/html.js';
+import { html, type SafeHtml } from '../http/html.js';
+import { alert, confirmForm, notice, page } from '../pages/layout.js';
 import type { AuditRow } from '../audit/repository.js';
 import type { UserRecord } from '../users/repository.js';
 
+export { alert, notice };
+
 export const BASE = '/admin/console';
-export const STYLESHEET = `${BASE}/console.css`;
 
 export interface Viewer {
   user: UserRecord;
@@ -21,41 +23,38 @@ const NAV = [
 
 export type Section = (typeof NAV)[number][0];
 
-/** A page of the signed-in console: skip link, navigation, who is signed in, sign-out form. */
+/** A page of the signed-in console: the shared layout with the console's navigation, who is signed in, sign-out form. */
 export function consolePage(title: string, viewer: Viewer, current: Section, body: SafeHtml): string {
   const who = viewer.user.fullName ? html`${viewer.user.username} (${viewer.user.fullName})` : html`${viewer.user.username}`;
-  return page(
-    `${title} · Warden admin`,
-    html`<a class="skip" href="#main">Skip to content</a>
-<header>
-<p class="brand">Warden admin</p>
-<nav aria-label="Console">
+  return page({
+    title,
+    documentTitle: `${title} · Warden admin`,
+    brand: 'Warden admin',
+    home: `${BASE}/users`,
+    width: 'wide',
+    nav: html`<nav aria-label="Console">
 <ul>
 ${NAV.map(([id, label]) => html`<li><a href="${BASE}/${id}"${id === current ? html` aria-current="page"` : ''}>${label}</a></li>`)}
 </ul>
 </nav>
 <form method="post" action="${BASE}/logout" class="signout">
 ${csrf(viewer)}
-<p>Signed in as ${who} <button type="submit">Sign out</button></p>
-</form>
-</header>
-<main id="main">
-<h1>${title}</h1>
-${body}
-</main>`,
-    { stylesheet: STYLESHEET },
-  );
+<p>Signed in as ${who} <button type="submit" class="secondary">Sign out</button></p>
+</form>`,
+    body,
+  });
 }
 
-/** The page before sign-in. */
+/** The pages before sign-in (and refusals). */
 export function publicPage(title: string, body: SafeHtml): string {
-  return page(`${title} · Warden admin`, html`<main id="main"><h1>${title}</h1>${body}</main>`, { stylesheet: STYLESHEET });
+  return page({ title, documentTitle: `${title} · Warden admin`, brand: 'Warden admin', home: `${BASE}/users`, body });
 }
+
+/** A destructive console action: the shared confirmation pattern (the handler checks `confirm=yes` too). */
+export const confirmed = (v: Viewer, action: string, button: string, consequence: string) => confirmForm({ action, hidden: csrf(v), button, consequence });
 
 export const csrf = (v: { csrfToken: string }) => html`<input type="hidden" name="_csrf" value="${v.csrfToken}">`;
 
-export const notice = (text: string | undefined) => (text ? html`<p class="notice" role="status">${text}</p>` : '');
-export const alert = (text: string | undefined) => (text ? html`<p class="error" role="alert">${text}</p>` : '');
 
 export function loginForm(csrfToken: string, error?: string, login?: string) {
   return publicPage(
@@ -68,7 +67,8 @@ export function loginForm(csrfToken: string, error?: string, login?: string) {
 <p><label for="password">Password</label><br>
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
-</form>`,
+</form>
+<p class="below"><a href="/password/forgot">Forgot your password?</a><a href="/">Home</a></p>`,
   );
 }
 
@@ -86,7 +86,7 @@ export function mfaForm(csrfToken: string, error?: string) {
 }
 
 export function refusedPage(reason: string) {
-  return publicPage('Request refused', html`<p role="alert">${reason}</p><p><a href="${BASE}/users">Back to the console</a></p>`);
+  return publicPage('Request refused', html`<p class="error" role="alert">${reason}</p><p><a href="${BASE}/users">Back to the console</a></p>`);
 }
 
 const date = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
@@ -101,7 +101,7 @@ export function usersPage(v: Viewer, q: string | undefined, users: UserRecord[],
 <p><label for="q">Search username or e-mail</label>
 <input id="q" name="q" type="search" value="${q ?? ''}"> <button type="submit">Search</button></p>
 </form>
-<table>
+<div class="table"><table>
 <caption>${q ? html`Users matching “${q}”` : 'All users, newest first'}</caption>
 <thead><tr><th scope="col">Username</th><th scope="col">E-mail</th><th scope="col">Full name</th><th scope="col">Roles</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead>
 <tbody>
@@ -114,7 +114,7 @@ ${users.map(
 </tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 ${next ? html`<p><a rel="next" href="${BASE}/users?${new URLSearchParams({ ...(q ? { q } : {}), cursor: next }).toString()}">Next page</a></p>` : ''}`,
   );
 }
@@ -122,7 +122,7 @@ ${next ? html`<p><a rel="next" href="${BASE}/users?${new URLSearchParams({ ...(q
 export function userPage(
   v: Viewer,
   u: UserRecord,
-  opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; done?: string; error?: string; roles: readonly string[] },
+  opts: { locked: boolean | undefined; mfa: boolean | undefined; events: AuditRow[]; names?: ReadonlyMap<string, string>; done?: string; error?: string; roles: readonly string[] },
 ) {
   const action = (path: string, label: string, extra: SafeHtml | string = '') =>
     html`<form method="post" action="${BASE}/users/${u.id}/${path}" class="inline">${csrf(v)}${extra}<button type="submit">${label}</button></form>`;
@@ -151,18 +151,22 @@ ${opts.roles.map((r) => html`<label><input type="checkbox" name="roles" value="$
 </form>
 <h2>Account</h2>
 <div class="actions">
-${u.disabled ? action('enable', 'Enable account') : action('disable', 'Disable account')}
-${action('logout', 'Force logout (end every session)')}
+${u.disabled ? action('enable', 'Enable account') : confirmed(v, `${BASE}/users/${u.id}/disable`, 'Disable account', `Yes, disable ${u.username}: every session ends, sign-ins are refused`)}
+${confirmed(v, `${BASE}/users/${u.id}/logout`, 'Force logout (end every session)', `Yes, sign ${u.username} out everywhere`)}
 ${opts.locked === undefined ? '' : action('unlock', opts.locked ? 'Unlock (clear failed logins)' : 'Clear failed-login counters')}
 </div>
 <h2>Recent events about ${u.username}</h2>
-${auditTable(opts.events, `Latest security events with ${u.username} as subject`)}
+${auditTable(opts.events, `Latest security events with ${u.username} as subject`, opts.names)}
 <p><a href="${BASE}/audit?subject=${u.id}">All events about this user</a></p>`,
   );
 }
 
-export function auditTable(events: AuditRow[], caption: string) {
-  return html`<table>
+/** An id with what it names (a username, a client's name) above it, when known. */
+const named = (id: string | null, names: ReadonlyMap<string, string>) =>
+  id ? (names.has(id) ? html`${names.get(id)}<span class="who"><code>${id}</code></span>` : html`<code>${id}</code>`) : '';
+
+export function auditTable(events: AuditRow[], caption: string, names: ReadonlyMap<string, string> = new Map()) {
+  return html`<div class="table"><table>
 <caption>${caption}</caption>
 <thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Subject</th><th scope="col">IP</th><th scope="col">Request</th><th scope="col">Details</th></tr></thead>
 <tbody>
@@ -171,12 +175,12 @@ ${events.map(
   (e) => html`<tr${e.flagged ? html` class="flagged"` : ''}>
 <td>${date(e.at)}</td>
 <th scope="row">${e.type}${e.flagged ? html` <strong>(flagged)</strong>` : ''}</th>
-<td>${e.actorId ?? ''}</td><td>${e.subjectId ?? ''}</td><td>${e.ip ?? ''}</td><td>${e.requestId ?? ''}</td>
+<td>${named(e.actorId, names)}</td><td>${named(e.subjectId, names)}</td><td>${e.ip ?? ''}</td><td>${e.requestId ?? ''}</td>
 <td><code>${JSON.stringify(e.details ?? {})}</code></td>
 </tr>`,
 )}
 </tbody>
-</table>`;
+</table></div>`;
 }
 
 export interface AuditFilters {
@@ -189,7 +193,7 @@ export interface AuditFilters {
   flagged?: boolean | undefined;
 }
 
-export function auditPage(v: Viewer, f: AuditFilters, events: AuditRow[], next: string | null, error?: string) {
+export function auditPage(v: Viewer, f: AuditFilters, events: AuditRow[], next: string | null, error?: string, names?: ReadonlyMap<string, string>) {
   const field = (name: keyof AuditFilters, label: string, type = 'text', hint = '') =>
     html`<p><label for="f-${name}">${label}</label>${hint ? html` <small>${hint}</small>` : ''}<br><input id="f-${name}" name="${name}" type="${type}" value="${(f[name] as string | undefined) ?? ''}"></p>`;
   const query = new URLSearchParams();
@@ -211,7 +215,7 @@ ${field('to', 'To (UTC)', 'datetime-local')}
 <p><button type="submit">Apply filters</button> <a href="${BASE}/audit">Clear</a></p>
 </fieldset>
 </form>
-${auditTable(events, 'Security events, newest first')}
+${auditTable(events, 'Security events, newest first', names)}
 ${next ? html`<p><a rel="next" href="${BASE}/audit?${(query.set('cursor', next), query.toString())}">Older events</a></p>` : ''}`,
   );
 }
@@ -242,7 +246,7 @@ ${s
 <dl><dt>client_id</dt><dd><code>${s.client.client_id}</code></dd><dt>client_secret</dt><dd><code id="client-secret">${s.secret}</code></dd></dl>
 </section>`
   : ''}
-<table>
+<div class="table"><table>
 <caption>Registered OAuth clients</caption>
 <thead><tr><th scope="col">Name</th><th scope="col">client_id</th><th scope="col">Type</th><th scope="col">Grants</th><th scope="col">Redirect URIs</th><th scope="col">Actions</th></tr></thead>
 <tbody>
@@ -253,13 +257,13 @@ ${clients.map(
 <td><code>${c.client_id}</code> <a href="${BASE}/clients/${c.client_id}/resources">APIs</a></td><td>${c.client_type}</td><td>${c.grant_types.join(', ')}</td>
 <td>${c.redirect_uris.map((u) => html`<div>${u}</div>`)}</td>
 <td>
-${c.client_type === 'confidential' ? html`<form method="post" action="${BASE}/clients/${c.client_id}/rotate" class="inline">${csrf(v)}<button type="submit">Rotate secret</button></form>` : ''}
-<form method="post" action="${BASE}/clients/${c.client_id}/delete" class="inline">${csrf(v)}<button type="submit">Delete ${c.client_name}</button></form>
+${c.client_type === 'confidential' ? confirmed(v, `${BASE}/clients/${c.client_id}/rotate`, 'Rotate secret', 'The old secret stops working at once') : ''}
+${confirmed(v, `${BASE}/clients/${c.client_id}/delete`, `Delete ${c.client_name}`, 'Its tokens and sign-ins stop working')}
 </td>
 </tr>`,
 )}
 </tbody>
-</table>
+</table></div>
 <h2>New client</h2>
 <form method="post" action="${BASE}/clients">
 ${csrf(v)}
@@ -278,6 +282,8 @@ ${['authorization_code', 'refresh_token', 'client_credentials', 'password'].map(
 </select></p>
 <p><label for="scope">Scopes (space separated; empty for the default)</label><br><input id="scope" name="scope" maxlength="1000"></p>
 <p><label><input type="checkbox" name="first_party" value="true"> First party (may use the password grant, skips consent)</label></p>
+<p><label for="post_logout_redirect_uris">Post-logout redirect URIs (one a line; where /logout may return)</label><br><textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows="2" cols="60"></textarea></p>
+<p><label for="backchannel_logout_uri">Back-channel logout URI (http or https; receives a logout_token when a session ends)</label><br><input id="backchannel_logout_uri" name="backchannel_logout_uri" maxlength="2000" size="60"></p>
 <p><button type="submit">Create client</button></p>
 </form>`,
   );
@@ -297,16 +303,17 @@ export function keysPage(v: Viewer, keys: KeyView[], opts: { done?: string; erro
     'keys',
     html`${notice(opts.done)}${alert(opts.error)}
 ${opts.hs256 ? html`<p>Access tokens are signed with the shared HS256 secret (SECRET_KEY); the keys below sign id_tokens only.</p>` : ''}
-<table>
+<div class="table"><table>
 <caption>Keys in the JWKS, newest first</caption>
 <thead><tr><th scope="col">kid</th><th scope="col">Algorithm</th><th scope="col">State</th><th scope="col">Created</th></tr></thead>
 <tbody>
 ${keys.length ? '' : html`<tr><td colspan="4">No keys.</td></tr>`}
 ${keys.map((k) => html`<tr><th scope="row"><code>${k.kid}</code></th><td>${k.alg}</td><td>${k.state}</td><td>${k.created_at}</td></tr>`)}
 </tbody>
-</table>
+</table></div>
 ${opts.hs256
   ? ''
-  : html`<form method="post" action="${BASE}/keys/rotate">${csrf(v)}<p><button type="submit">Rotate now</button> <small>New tokens use the new key; old keys keep verifying until their tokens expire.</small></p></form>`}`,
+  : html`<p>New tokens use the new key; old keys keep verifying until their tokens expire.</p>
+${confirmed(v, `${BASE}/keys/rotate`, 'Rotate now', 'Sign new tokens with a new key')}`}`,
   );
 }

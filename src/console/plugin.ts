@@ -2,11 +2,12 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { can, type Permission } from '../access/roles.js';
 import { accessConsoleRoutes } from './access-routes.js';
-import { findAuditEvents } from '../audit/repository.js';
+import { auditEventNames, findAuditEvents } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
 import type { RequestContext } from '../audit/audit-log.js';
 import { ProblemError } from '../http/errors.js';
 import { asPage } from '../http/security-headers.js';
+import { isConfirmed } from '../pages/layout.js';
 import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { ClientMetadata } from '../oauth/clients/schemas.js';
 import { LoginError } from '../users/service.js';
@@ -23,7 +24,6 @@ import {
   type AuditFilters,
   type Viewer,
 } from './pages.js';
-import { CONSOLE_CSS as CSS } from './style.js';
 import { ConsoleCookies, ConsoleSessions, pruneConsoleSessions, randomToken, tokensEqual, type ConsoleSession } from './session.js';
 
 declare module 'fastify' {
@@ -33,10 +33,12 @@ declare module 'fastify' {
 }
 
 const HIDDEN = { hide: true } as FastifySchema;
+/** Refused unless the form's confirmation box was ticked (the shared pattern, src/pages/layout.ts confirmForm). */
+const UNCONFIRMED = (what: string) => new ProblemError(422, 'confirmation_required', `Tick the confirmation box to ${what}.`);
 /** Signed-in pages: the console's own guard checks the session cookie, CSRF token and permission. */
 const CONSOLE = { kind: 'cookie', reason: 'console session cookie, CSRF token and permission, checked by the console guard' } as const;
 /** The sign-in pages, the style sheet and the redirects: before any session (login CSRF cookie only). */
-const PAGE = { kind: 'public', reason: 'console sign-in pages and style sheet' } as const;
+const PAGE = { kind: 'public', reason: 'console sign-in pages and redirects' } as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Fixed messages for ?done=… after a redirect (never text taken from the URL). */
@@ -111,14 +113,10 @@ export async function consolePlugin(fastify: FastifyInstance) {
     };
   }
 
-  const opts = (permission: Permission) => ({ preHandler: guard(permission), config: { access: CONSOLE, admin: true }, schema: HIDDEN });
+  const opts = (permission: Permission) => ({ preHandler: guard(permission), config: { access: CONSOLE, admin: true, page: true }, schema: HIDDEN });
 
-  app.get(`${BASE}/console.css`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CSS),
-  );
-
-  app.get('/admin', { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
-  app.get(BASE, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+  app.get('/admin', { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
+  app.get(BASE, { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (_request, reply) => reply.redirect(`${BASE}/users`, 303));
 
   // --- sign-in ---------------------------------------------------------------------------------
 
@@ -130,7 +128,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   const loginCsrfValid = (request: FastifyRequest) =>
     sameOrigin(request, w.config.issuer) && tokensEqual(field(request.body, '_csrf'), cookies.read(request, cookies.login));
 
-  app.get(`${BASE}/login`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (request, reply) => {
+  app.get(`${BASE}/login`, { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (request, reply) => {
     if (await sessions.find(cookies.read(request, cookies.session))) return reply.redirect(`${BASE}/users`, 303);
     return send(reply, 200, loginForm(loginCsrf(request, reply)));
   });
@@ -143,7 +141,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     return reply.redirect(`${BASE}/users`, 303);
   }
 
-  app.post(`${BASE}/login`, { config: { access: PAGE, admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+  app.post(`${BASE}/login`, { config: { access: PAGE, admin: true, page: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
     if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale sign-in form refused. Open the sign-in page again.'));
     const csrfToken = cookies.read(request, cookies.login)!;
     const login = str(field(request.body, 'login'))?.slice(0, 254);
@@ -175,12 +173,12 @@ export async function consolePlugin(fastify: FastifyInstance) {
     return startSession(request, reply, user.id, false);
   });
 
-  app.get(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true }, schema: HIDDEN }, async (request, reply) => {
+  app.get(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (request, reply) => {
     if (!(await sessions.pendingMfa(cookies.read(request, cookies.mfa)))) return reply.redirect(`${BASE}/login`, 303);
     return send(reply, 200, mfaForm(loginCsrf(request, reply)));
   });
 
-  app.post(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+  app.post(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true, page: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
     if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale form refused. Sign in again.'));
     const token = cookies.read(request, cookies.mfa);
     const pending = await sessions.pendingMfa(token);
@@ -228,7 +226,8 @@ export async function consolePlugin(fastify: FastifyInstance) {
     const done = DONE[String((request.query as Record<string, unknown>).done)];
     await w.catalog.fresh();
     const roles = w.catalog.roles().map((r) => r.name);
-    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, done, error, roles }));
+    const names = await auditEventNames(w.db, events.items);
+    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, names, done, error, roles }));
   }
 
   app.get(`${BASE}/users/:id`, opts('users:read'), async (request, reply) => renderUser(request, reply, (request.params as { id: string }).id));
@@ -249,6 +248,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   }
 
   userAction('disable', 'users:disable', async (request, id) => {
+    if (!isConfirmed(request.body)) throw UNCONFIRMED('disable the account');
     await w.users.adminUpdate(request.consoleSession!.user.id, id, { disabled: true }, ctxOf(request));
     return 'disabled';
   });
@@ -265,6 +265,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     return 'roles';
   });
   userAction('logout', 'users:logout', async (request, id) => {
+    if (!isConfirmed(request.body)) throw UNCONFIRMED('end every session of this user');
     await w.users.forceLogout(request.consoleSession!.user.id, id, ctxOf(request));
     return 'logout';
   });
@@ -301,6 +302,8 @@ export async function consolePlugin(fastify: FastifyInstance) {
       token_endpoint_auth_method: method === 'client_secret_post' || method === 'none' ? method : 'client_secret_basic',
       first_party: field(b, 'first_party') === 'true',
       ...(str(field(b, 'scope')) ? { scope: str(field(b, 'scope'))!.slice(0, 1000) } : {}),
+      post_logout_redirect_uris: (field(b, 'post_logout_redirect_uris') ?? '').split(/\r?\n/).map((s) => s.trim()).filter(Boolean).slice(0, 20),
+      ...(str(field(b, 'backchannel_logout_uri')) ? { backchannel_logout_uri: str(field(b, 'backchannel_logout_uri'))!.slice(0, 2000) } : {}),
     };
     if (!meta.client_name) return renderClients(request, reply, 422, { error: 'A client needs a name.' });
     try {
@@ -317,6 +320,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
 
   app.post(`${BASE}/clients/:id/rotate`, opts('clients:rotate'), async (request, reply) => {
     try {
+      if (!isConfirmed(request.body)) throw UNCONFIRMED('rotate the secret');
       const { client, secret } = await w.clients.rotateSecret((request.params as { id: string }).id, ctxOf(request));
       return renderClients(request, reply, 200, { done: 'Secret rotated: the old one no longer works.', secret: { client, secret } });
     } catch (e) {
@@ -327,6 +331,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
 
   app.post(`${BASE}/clients/:id/delete`, opts('clients:delete'), async (request, reply) => {
     try {
+      if (!isConfirmed(request.body)) throw UNCONFIRMED('delete the client');
       await w.clients.delete((request.params as { id: string }).id, ctxOf(request));
       return reply.redirect(`${BASE}/clients?done=deleted`, 303);
     } catch (e) {
@@ -351,6 +356,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   app.get(`${BASE}/keys`, opts('keys:list'), async (request, reply) => renderKeys(request, reply));
 
   app.post(`${BASE}/keys/rotate`, opts('keys:rotate'), async (request, reply) => {
+    if (!isConfirmed(request.body)) return renderKeys(request, reply, 422, 'Tick the confirmation box to rotate the signing key.');
     await rotateSigningKey(w, ctxOf(request), 'manual');
     return reply.redirect(`${BASE}/keys?done=rotated`, 303);
   });
@@ -379,7 +385,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
     try {
       await w.audit.flush();
       const result = await findAuditEvents(w.db, { ...f, from, to, limit: 50, cursor: str(q.cursor) });
-      return send(reply, 200, auditPage(viewer(request), f, result.items, result.nextCursor));
+      return send(reply, 200, auditPage(viewer(request), f, result.items, result.nextCursor, undefined, await auditEventNames(w.db, result.items)));
     } catch (e) {
       if (e instanceof ProblemError) return send(reply, e.status, auditPage(viewer(request), f, [], null, e.detail));
       throw e;

@@ -9,6 +9,7 @@ import { lazySerializers } from './serialization.js';
 import { installInputGuard, validatorCompiler } from './validation.js';
 import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from './logging.js';
 import { healthRoutes } from './health.js';
+import { errorCatalogueRoutes } from './error-page.js';
 import { securityHeadersPlugin } from './security-headers.js';
 import { corsPlugin } from './cors.js';
 import { rateLimitPlugin } from './rate-limit.js';
@@ -30,6 +31,8 @@ import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
 import { JobScheduler } from '../jobs/scheduler.js';
 import { OAuthRegistry } from '../oauth/registry.js';
+import { pagesPlugin } from '../pages/routes.js';
+import { registerPagePlugin } from '../users/register-page.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -107,7 +110,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
   await app.register(auditPlugin);
 
+  await app.register(pagesPlugin);
   await app.register(healthRoutes);
+  await app.register(errorCatalogueRoutes);
   await app.register(tokenRoutes);
   await app.register(oauthServer);
   await app.register(userRoutes);
@@ -120,6 +125,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(accountPages);
   await app.register(consolePlugin);
   await app.register(setupPlugin);
+  await app.register(registerPagePlugin);
   warden.mailer.useLogger(app.log);
 
   return app;

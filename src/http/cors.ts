@@ -27,7 +27,9 @@ async function corsPolicy(app: FastifyInstance) {
     },
     credentials: config.CORS_CREDENTIALS && !any,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+    // X-Requested-With: Swagger UI's "Authorize" sends it with its token request, so a service's own
+    // /docs (FastAPI's included) can log in against Warden when its origin is listed.
+    allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'X-Requested-With'],
     exposedHeaders: EXPOSED,
     maxAge: 600,
     strictPreflight: true,

@@ -1,6 +1,8 @@
+import { problemType, type OAuthErrorCode, type ProblemCode } from './error-catalogue.js';
+
 /**
  * Two error families, as in GoTrue: OAuthError for RFC 6749 endpoints, ProblemError (RFC 9457) for the rest.
- * Both carry a stable `code`; `internal` is logged and never sent.
+ * Both carry a stable `code` from the error catalogue (error-catalogue.ts); `internal` is logged and never sent.
  */
 
 export interface FieldError {
@@ -10,7 +12,7 @@ export interface FieldError {
 
 export class ProblemError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ProblemCode;
   readonly title: string;
   readonly detail: string;
   readonly errors: FieldError[] | undefined;
@@ -18,7 +20,7 @@ export class ProblemError extends Error {
   readonly internal: string | undefined;
   constructor(
     status: number,
-    code: string,
+    code: ProblemCode,
     detail: string,
     opts: { title?: string; errors?: FieldError[]; headers?: Record<string, string>; internal?: string } = {},
   ) {
@@ -33,9 +35,10 @@ export class ProblemError extends Error {
     this.internal = opts.internal;
   }
 
-  body(instance?: string) {
+  /** The RFC 9457 body; `type` is the code's anchor on this server's catalogue page (GET /docs/errors). */
+  body(publicUrl: string, instance?: string) {
     return {
-      type: `https://warden.dev/problems/${this.code}`,
+      type: problemType(publicUrl, this.code),
       title: this.title,
       status: this.status,
       detail: this.detail,
@@ -64,12 +67,12 @@ export const STATUS_TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export const badRequest = (code: string, detail: string, errors?: FieldError[]) => new ProblemError(400, code, detail, { errors });
+export const badRequest = (code: ProblemCode, detail: string, errors?: FieldError[]) => new ProblemError(400, code, detail, { errors });
 export const notFound = (detail = 'not found') => new ProblemError(404, 'not_found', detail);
-export const conflict = (code: string, detail: string, field?: string) =>
+export const conflict = (code: ProblemCode, detail: string, field?: string) =>
   new ProblemError(409, code, detail, field ? { errors: [{ field, message: detail }] } : {});
-export const forbidden = (code: string, detail: string) => new ProblemError(403, code, detail);
-export const unprocessable = (code: string, detail: string, errors: FieldError[]) => new ProblemError(422, code, detail, { errors });
+export const forbidden = (code: ProblemCode, detail: string) => new ProblemError(403, code, detail);
+export const unprocessable = (code: ProblemCode, detail: string, errors: FieldError[]) => new ProblemError(422, code, detail, { errors });
 
 /** RFC 6750 §3: a bearer failure says why in WWW-Authenticate. */
 export function invalidToken(detail = 'the access token is missing, invalid, expired or revoked') {
@@ -102,12 +105,12 @@ export function auditUnavailable() {
 /** RFC 6749 §5.2 error. */
 export class OAuthError extends Error {
   readonly status: number;
-  readonly error: string;
+  readonly error: OAuthErrorCode;
   readonly description: string;
   readonly headers: Record<string, string>;
   readonly extra: Record<string, unknown>;
   constructor(
-    error: string,
+    error: OAuthErrorCode,
     description: string,
     opts: { status?: number; headers?: Record<string, string>; extra?: Record<string, unknown>; internal?: string } = {},
   ) {

@@ -28,14 +28,18 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   return new SafeHtml(out);
 }
 
-/** A whole page: no inline script or style, so the CSP can forbid both. */
-export function page(title: string, body: SafeHtml, opts: { stylesheet?: string } = {}): string {
+/**
+ * A bare HTML document (no inline script or style, so the CSP can forbid both). Server-rendered pages
+ * use the shared layout, `page()` in src/pages/layout.ts; this is for what has no server around it (mail).
+ */
+export function htmlDocument(title: string, body: SafeHtml, opts: { stylesheet?: string; icon?: string } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+${opts.icon ? html`<link rel="icon" href="${opts.icon}">` : ''}
 ${opts.stylesheet ? html`<link rel="stylesheet" href="${opts.stylesheet}">` : ''}
 </head>
 <body>

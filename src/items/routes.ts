@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RouteAccess } from '../access/route-access.js';
-import { html, page } from '../http/html.js';
+import { html } from '../http/html.js';
+import { page } from '../pages/layout.js';
 import { asPage } from '../http/security-headers.js';
 import { ListQuery } from '../users/schemas.js';
 import { Problem } from '../users/routes.js';
@@ -59,14 +60,11 @@ export async function itemRoutes(fastify: FastifyInstance) {
       const item = await items.read(request.auth!.user!, request.params.id);
       reply.header('cache-control', 'no-store');
       if (prefersHtml(request.headers.accept)) {
-        const body = html`<main>
-<h1>${item.title}</h1>
-<p class="description">${item.description ?? ''}</p>
-<dl><dt>Owner</dt><dd>${item.ownerId}</dd><dt>Created</dt><dd><time datetime="${item.createdAt.toISOString()}">${item.createdAt.toISOString()}</time></dd></dl>
-</main>`;
+        const body = html`<p class="description">${item.description ?? ''}</p>
+<dl><dt>Owner</dt><dd>${item.ownerId}</dd><dt>Created</dt><dd><time datetime="${item.createdAt.toISOString()}">${item.createdAt.toISOString()}</time></dd></dl>`;
         return asPage(reply)
           .serializer((s: string) => s)
-          .send(page(item.title, body) as never);
+          .send(page({ title: item.title, body }) as never);
       }
       return toItemOut(item);
     },

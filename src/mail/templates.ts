@@ -1,4 +1,4 @@
-import { html, page } from '../http/html.js';
+import { html, htmlDocument } from '../http/html.js';
 import type { MailMessage } from './mailer.js';
 
 /**
@@ -28,7 +28,7 @@ export function verificationMail(to: Recipient, link: string, hours: number): Ma
 <p><a href="${link}">Confirm my e-mail address</a></p>
 <p>Or copy this address into your browser: ${link}</p>
 <p>If you did not ask for this, ignore this message; nothing will change.</p>`;
-  return { to: to.email, subject, text, html: page(subject, body), kind: 'verify_email' };
+  return { to: to.email, subject, text, html: htmlDocument(subject, body), kind: 'verify_email' };
 }
 
 export function passwordResetMail(to: Recipient, link: string, minutes: number): MailMessage {
@@ -47,7 +47,7 @@ export function passwordResetMail(to: Recipient, link: string, minutes: number):
 <p><a href="${link}">Choose a new password</a></p>
 <p>Or copy this address into your browser: ${link}</p>
 <p>The link works once. If you did not ask for this, ignore this message: your password stays as it is.</p>`;
-  return { to: to.email, subject, text, html: page(subject, body), kind: 'reset_password' };
+  return { to: to.email, subject, text, html: htmlDocument(subject, body), kind: 'reset_password' };
 }
 
 /**
@@ -82,5 +82,5 @@ export function emailChangeNoticeMail(to: Recipient, newAddress: string, forgotL
 Nothing changes until that address is confirmed; until then this address (${to.email}) stays the account's.</p>
 <p>If this was you, there is nothing to do here.</p>
 <p>If it was not you, someone may know your password: <a href="${forgotLink}">reset it now</a> (the link goes to this address). A reset signs everyone out and cancels the change.</p>`;
-  return { to: to.email, subject, text, html: page(subject, body), kind: 'email_change_notice' };
+  return { to: to.email, subject, text, html: htmlDocument(subject, body), kind: 'email_change_notice' };
 }

@@ -6,7 +6,7 @@ export const CLAIMS_BY_SCOPE = {
   email: ['email', 'email_verified'],
 } as const;
 
-export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...CLAIMS_BY_SCOPE.profile, ...CLAIMS_BY_SCOPE.email];
+export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'amr', 'acr', 'sid', ...CLAIMS_BY_SCOPE.profile, ...CLAIMS_BY_SCOPE.email];
 
 /** The `sub` Warden uses for a user everywhere (access token, id_token, userinfo): JWT_SUBJECT decides. */
 export function subjectOf(user: UserRecord, by: 'id' | 'username'): string {

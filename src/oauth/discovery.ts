@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Warden } from '../warden.js';
 import { CLAIMS_SUPPORTED } from './claims.js';
+import { ACR_VALUES } from './id-token.js';
 import type { OAuthRegistry } from './registry.js';
 import { OIDC_SCOPES } from './scopes.js';
 
@@ -18,6 +19,10 @@ export function serverMetadata(w: Warden, oauth: OAuthRegistry) {
     jwks_uri: `${iss}/.well-known/jwks.json`,
     revocation_endpoint: `${iss}/revoke`,
     introspection_endpoint: `${iss}/introspect`,
+    // OIDC RP-Initiated Logout 1.0 §2.1 and Back-Channel Logout 1.0 §2.1.
+    end_session_endpoint: `${iss}/logout`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     scopes_supported: scopesSupported(w),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
@@ -29,7 +34,12 @@ export function serverMetadata(w: Warden, oauth: OAuthRegistry) {
     id_token_signing_alg_values_supported: [w.keys.idTokenAlgorithm],
     subject_types_supported: ['public'],
     claims_supported: CLAIMS_SUPPORTED,
+    // What /authorize honours; select_account is refused with account_selection_required (one sign-in per browser).
     prompt_values_supported: ['none', 'login', 'consent'],
+    acr_values_supported: [...ACR_VALUES],
+    // The claims parameter is checked (malformed JSON: invalid_request) and not acted on (OIDC Core §5.5).
+    claims_parameter_supported: false,
+    ui_locales_supported: ['en'],
     // RFC 9207: the authorization response carries iss, so a client can tell which server answered (mix-up attacks).
     authorization_response_iss_parameter_supported: true,
     request_parameter_supported: false,

@@ -19,6 +19,8 @@ export interface IssueForUser {
   authTime: Date;
   /** The session the tokens belong to (their `sid`): a rotation's, or the /authorize sign-in's of a code. */
   sessionId?: string | null | undefined;
+  /** The session's sign-in methods (the id_token's amr/acr) when the caller has them at hand; else read from the session. */
+  amr?: readonly string[] | undefined;
   /** Start a session with these tokens (a password or MFA grant is a sign-in of its own). */
   newSession?: { amr: readonly string[]; ctx: RequestContext } | undefined;
   /** Issue a refresh token (offline_access, or a first-party login). */

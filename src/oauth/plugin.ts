@@ -13,6 +13,8 @@ import { introspectRoutes } from './introspect.js';
 import { adminKeyRoutes, maintainSigningKeys, reloadSigningKeys } from './keys-routes.js';
 import { revokeRoutes } from './revoke.js';
 import { userinfoRoutes } from './userinfo.js';
+import { logoutRoutes } from './logout.js';
+import { BackchannelLogout } from '../sessions/backchannel-logout.js';
 
 /** How often signing keys are checked for retirement / scheduled rotation, and expired OAuth rows pruned. */
 const MAINTENANCE_MS = 10 * 60_000;
@@ -66,8 +68,14 @@ export async function oauthServer(app: FastifyInstance) {
     run: ({ db, now }) => pruneSessions(db, now, { accessSeconds: w.config.accessTokenTtlSeconds, refreshSeconds: w.config.refreshTokenTtlSeconds }),
   });
 
+  // OIDC Back-Channel Logout: this instance's share of the outbox, from the start (a restart resumes it).
+  const backchannel = new BackchannelLogout(w, app.log);
+  app.addHook('onReady', async () => backchannel.start());
+  app.addHook('onClose', async () => backchannel.stop());
+
   await app.register(discoveryRoutes);
   await app.register(authorizeRoutes);
+  await app.register(logoutRoutes);
   await app.register(revokeRoutes);
   await app.register(introspectRoutes);
   await app.register(userinfoRoutes);

@@ -6,7 +6,7 @@ import { sessions } from '../storage/schema.js';
 export type SessionRow = typeof sessions.$inferSelect;
 
 /** Why a session ended (sessions.end_reason; audit details). */
-export type EndReason = 'revoked' | 'refresh_reuse' | 'logout_all' | 'password_changed' | 'password_reset' | 'disabled';
+export type EndReason = 'revoked' | 'refresh_reuse' | 'logout_all' | 'password_changed' | 'password_reset' | 'disabled' | 'logout';
 
 export interface NewSession {
   sid: string;
@@ -53,6 +53,22 @@ export async function joinSession(ex: Executor, sid: string, clientId: string, n
 /** One session, or every session of a user (but `exceptSid`: "end the other sessions"). */
 export type SessionSelection = { sid: string } | { userId: string; exceptSid?: string | undefined };
 
+/**
+ * OIDC Back-Channel Logout: for every session the statement ends, one outbox row per client of it that
+ * registered a backchannel_logout_uri — written by the statement that ends the session, so the
+ * announcement commits (or not) with the end itself, whichever path ended it. BackchannelLogout
+ * (src/sessions/backchannel-logout.ts) delivers the rows.
+ */
+function backchannelLogoutInsert(at: SQL): SQL {
+  return sql`backchannel as (
+      insert into backchannel_logouts (sid, user_id, client_id, next_attempt_at, created_at)
+      select e.sid, e.user_id, c.client_id, ${at}, ${at}
+      from ended e cross join lateral jsonb_array_elements_text(e.client_ids) as j(client_id)
+      join oauth_clients c on c.client_id = j.client_id
+      where c.backchannel_logout_uri is not null
+    )`;
+}
+
 export interface Ended {
   /** The sessions that were live and are now ended. */
   sids: string[];
@@ -61,7 +77,8 @@ export interface Ended {
 
 /**
  * End sessions, in the caller's transaction, in one statement: the sessions are marked ended, their
- * refresh tokens revoked, and their pending (unexchanged) authorization codes deleted. For a whole user
+ * refresh tokens revoked, their pending (unexchanged) authorization codes deleted, and a back-channel
+ * logout queued for each of their clients that asked for one. For a whole user
  * this includes refresh tokens and codes that belong to no session (issued before sessions existed).
  * Access tokens: the caller makes them fail — a user-wide end moves the user's tokens_valid_after, and
  * one session's end is announced through RevocationList.sessionsEnded after the commit.
@@ -82,8 +99,8 @@ export async function endSessions(ex: Executor, which: SessionSelection, reason:
   const [row] = await queryRows<{ sids: string[] | null; revoked: number | string }>(
     ex,
     sql`with ended as (
-      update sessions set ended_at = ${at}, end_reason = ${reason} where ${own.session} and ended_at is null returning sid
-    ), revoked as (
+      update sessions set ended_at = ${at}, end_reason = ${reason} where ${own.session} and ended_at is null returning sid, user_id, client_ids
+    ), ${backchannelLogoutInsert(at)}, revoked as (
       update refresh_tokens set revoked_at = ${at} where ${own.token} and revoked_at is null returning id
     ), codes as (
       delete from authorization_codes where ${own.token} and consumed_at is null

@@ -102,7 +102,33 @@ export const oauthClients = pgTable('oauth_clients', {
   resources: jsonb('resources').notNull().$type<Record<string, string[]>>().default({}),
   createdAt: ts('created_at').notNull().defaultNow(),
   secretRotatedAt: ts('secret_rotated_at'),
+  /** OIDC RP-Initiated Logout 1.0 §3.1: where /logout may send the browser back to (exact match). */
+  postLogoutRedirectUris: jsonb('post_logout_redirect_uris').notNull().$type<string[]>().default([]),
+  /** OIDC Back-Channel Logout 1.0 §2.2: where a session's end is POSTed as a logout_token. */
+  backchannelLogoutUri: text('backchannel_logout_uri'),
+  backchannelLogoutSessionRequired: boolean('backchannel_logout_session_required').notNull().default(false),
 });
+
+/**
+ * The back-channel logout outbox: one row per (ended session, client with a backchannel_logout_uri),
+ * written in the transaction that ends the session, deleted once delivered or given up. A worker on
+ * every instance claims due rows (claimed_until is its lease), so a restart or a crash loses none.
+ */
+export const backchannelLogouts = pgTable(
+  'backchannel_logouts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sid: uuid('sid').notNull(),
+    userId: uuid('user_id').notNull(),
+    clientId: text('client_id').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    claimedUntil: ts('claimed_until'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('backchannel_logouts_due_idx').on(t.nextAttemptAt)],
+);
 
 /**
  * A session is one sign-in (`sid`): a password grant, an MFA grant's completion, or an /authorize

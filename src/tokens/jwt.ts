@@ -98,7 +98,8 @@ const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString('
 export interface SignOptions {
   issuer: string;
   audience?: string | string[] | undefined;
-  subject: string;
+  /** Absent only where the token's type allows it (a logout_token may name the session alone). */
+  subject: string | undefined;
   expiresInSeconds: number;
   nowSeconds: number;
   jti?: string;
@@ -111,7 +112,7 @@ export async function signJwt(claims: JWTPayload, key: KeyMaterial, opts: SignOp
   const payload: JWTPayload = {
     ...claims,
     iss: opts.issuer,
-    sub: opts.subject,
+    ...(opts.subject !== undefined ? { sub: opts.subject } : {}),
     iat: opts.nowSeconds,
     exp: opts.nowSeconds + opts.expiresInSeconds,
     ...(opts.audience !== undefined ? { aud: opts.audience } : {}),
@@ -134,6 +135,11 @@ export interface VerifyOptions {
   requiredClaims?: string[];
   /** Refuse a token whose `exp - iat` is longer than this: no token outlives what the issuer hands out. */
   maxLifetimeSeconds?: number;
+  /**
+   * Accept a token past its `exp` (everything else still checked): OIDC RP-Initiated Logout §2 lets an
+   * expired id_token serve as `id_token_hint`. The claims are then checked as of the token's own `iat`.
+   */
+  allowExpired?: boolean;
 }
 
 /** Clock skew allowed on `exp` and `nbf` (jose's clockTolerance). */
@@ -160,6 +166,11 @@ export async function verifyJwt(token: string, opts: VerifyOptions): Promise<JWT
   }
   const key = await opts.resolveKey(typeof header.kid === 'string' ? header.kid : undefined, header.alg);
   if (!key || key.alg !== header.alg) throw new TokenError('ERR_JWKS_NO_MATCHING_KEY', 'unknown signing key');
+  if (opts.allowExpired) {
+    // Still signed by our key: an `iat` taken from the unverified payload only chooses the instant the claims are judged at.
+    const iat = peekJwtPayload(token)?.iat;
+    if (typeof iat === 'number' && Number.isFinite(iat) && iat < opts.nowSeconds) opts = { ...opts, nowSeconds: Math.floor(iat) };
+  }
   try {
     const { payload } = await jwtVerify(token, key.verifyKey, {
       algorithms: [key.alg],

@@ -5,7 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requestContext } from '../audit/request-context.js';
 import { sameOriginForm } from '../account/pages.js';
 import { ProblemError } from '../http/errors.js';
-import { html, page, type SafeHtml } from '../http/html.js';
+import { html, type SafeHtml } from '../http/html.js';
+import { page, problemAlert } from '../pages/layout.js';
 import { asPage } from '../http/security-headers.js';
 import { adminUsernames, SetupLink } from './first-admin.js';
 
@@ -34,7 +35,7 @@ function fromThisMachine(request: FastifyRequest): boolean {
 function send(reply: FastifyReply, status: number, title: string, body: SafeHtml) {
   return asPage(reply.code(status))
     .header('referrer-policy', 'no-referrer')
-    .send(page(`${title} · Warden`, html`<main><h1>${title}</h1>${body}</main>`));
+    .send(page({ title, body }));
 }
 
 function form(token: string, values: { username?: string; email?: string }, error?: SafeHtml) {
@@ -70,20 +71,20 @@ async function setupRoutes(fastify: FastifyInstance) {
     return undefined;
   };
 
-  app.get('/setup', { config: { access: { kind: 'public', reason: 'first-admin setup: loopback only, gated by the one-time token printed at start' } }, schema: { ...hide, querystring: SetupQuery } }, async (request, reply) => {
+  app.get('/setup', { config: { page: true, access: { kind: 'public', reason: 'first-admin setup: loopback only, gated by the one-time token printed at start' } }, schema: { ...hide, querystring: SetupQuery } }, async (request, reply) => {
     const token = request.query.token;
     const refused = await refuseUnlessOpen(request, reply, token);
     if (refused) return refused;
     return send(reply, 200, 'Create the first administrator', form(token!, {}));
   });
 
-  app.post('/setup', { config: { rateLimitGroup: 'account', access: { kind: 'public', reason: 'first-admin setup: loopback only, gated by the one-time token printed at start' } }, schema: { ...hide, body: SetupForm } }, async (request, reply) => {
+  app.post('/setup', { config: { rateLimitGroup: 'account', page: true, access: { kind: 'public', reason: 'first-admin setup: loopback only, gated by the one-time token printed at start' } }, schema: { ...hide, body: SetupForm } }, async (request, reply) => {
     const { token, username = '', email = '', password = '', password_confirm: confirm = '' } = request.body;
     const refused = await refuseUnlessOpen(request, reply, token);
     if (refused) return refused;
     if (!sameOriginForm(request, w.config)) return send(reply, 403, 'Request refused', html`<p>This form must be sent from this site.</p>`);
     const again = (status: number, message: SafeHtml) => send(reply, status, 'Create the first administrator', form(token!, { username, email }, message));
-    if (password !== confirm) return again(422, html`<p role="alert">The two passwords differ.</p>`);
+    if (password !== confirm) return again(422, html`<p class="error" role="alert">The two passwords differ.</p>`);
     if (!app.setupLink.take(token!)) return send(reply, 404, 'Setup link not valid', gone());
     try {
       const u = await w.users.create({ username: username.trim(), email: email.trim(), password, roles: ['admin', 'user'], emailVerified: true }, requestContext(request), 'user.created');
@@ -93,7 +94,7 @@ async function setupRoutes(fastify: FastifyInstance) {
     } catch (e) {
       app.setupLink.giveBack();
       if (e instanceof ProblemError && e.status < 500) {
-        return again(e.status, html`<div role="alert"><p>${e.detail}</p>${e.errors?.length ? html`<ul>${e.errors.map((x) => html`<li>${x.field}: ${x.message}</li>`)}</ul>` : ''}</div>`);
+        return again(e.status, problemAlert(e));
       }
       throw e;
     }

@@ -79,8 +79,10 @@ describe('authorization for your own APIs: API resources, roles, resource indica
       }),
     );
 
+  let states: StateStore[] = [];
   before(async () => {
     const [stateA, stateB] = await stateStores();
+    states = [...new Set([stateA, stateB])];
     const [portA, portB] = [await freePort(), await freePort()];
     a = `http://127.0.0.1:${portA}`;
     b = `http://127.0.0.1:${portB}`;
@@ -136,6 +138,9 @@ describe('authorization for your own APIs: API resources, roles, resource indica
     await second?.app.close();
     await second?.warden.close();
     await t?.close();
+    // The instances were handed their state stores, so they leave them open: an open Redis connection
+    // would keep this file's process alive for ever.
+    await Promise.all(states.map((s) => s.close()));
   });
 
   let carolTokens: Record<string, unknown>;

@@ -71,7 +71,7 @@ describe('admin console (inject)', () => {
     assert.equal(noSession.statusCode, 403);
     assert.equal((await t.warden.users.get(victim.id)).disabled, false);
     // The same post done right works.
-    const ok = await post(t, url, jar, { _csrf: csrf! });
+    const ok = await post(t, url, jar, { _csrf: csrf!, confirm: 'yes' });
     assert.equal(ok.statusCode, 303);
     assert.equal((await t.warden.users.get(victim.id)).disabled, true);
   });

@@ -52,6 +52,24 @@ describe('CORS with an allowlist and credentials', () => {
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
   });
 
+  // A FastAPI service's own Swagger UI (its /docs, on its origin) logging in against Warden's /token:
+  // the "Authorize" dialog posts a form with X-Requested-With (swagger-ui's oauth2 password flow).
+  it("answers the preflight of Swagger UI's token request (X-Requested-With) from a listed origin", async () => {
+    const res = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/token',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'accept,content-type,x-requested-with',
+      },
+    });
+    assert.equal(res.statusCode, 204);
+    assert.equal(res.headers['access-control-allow-origin'], 'https://app.example.com');
+    const allowed = String(res.headers['access-control-allow-headers']).toLowerCase().split(/,\s*/);
+    for (const h of ['accept', 'content-type', 'x-requested-with']) assert.ok(allowed.includes(h), `${h} is allowed: ${allowed.join()}`);
+  });
+
   for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.com', 'https://evilapp.example.com', 'http://app.example.com', 'null']) {
     it(`gives ${origin} no Access-Control-Allow-Origin and no credentials (exact match only)`, async () => {
       const res = await t.app.inject({ method: 'GET', url: '/healthz', headers: { origin } });

@@ -157,7 +157,7 @@ describe('hostile input never reaches the database', () => {
       const res = await t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(user), payload: { full_name: 'A' } });
       assert.equal(res.statusCode, 400);
       assert.deepEqual(res.json(), {
-        type: 'https://warden.dev/problems/invalid_input',
+        type: `${t.config.publicUrl}/docs/errors#invalid_input`,
         title: 'Bad Request',
         status: 400,
         detail: 'a value in the request cannot be stored or compared',

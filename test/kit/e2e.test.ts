@@ -8,13 +8,14 @@ import { PYTHON, pythonSkip } from './python-env.js';
 
 /**
  * A real Warden process, and each example as a real process (uvicorn for FastAPI), as a team runs them.
- * Until API resources exist (issue 15) the examples stand in for the orders API with Warden's own
- * audience and its `items:*` scopes; a second instance with the audience `https://orders.example` is
- * the "other API" whose tokens the first must refuse.
+ * The examples are the orders API, registered in Warden as an API resource (issue 15) with its two
+ * scopes; tokens are asked for it with `resource=` (RFC 8707). A third instance of each example
+ * believes it is the billing API: an orders token must not open it.
  */
-const AUDIENCE = 'warden';
-const READ = 'items:read';
-const WRITE = 'items:write';
+const AUDIENCE = 'https://orders.example';
+const OTHER_API = 'https://billing.example';
+const READ = 'orders:read';
+const WRITE = 'orders:write';
 
 interface Service {
   url: string;
@@ -24,7 +25,7 @@ interface Service {
 
 async function startExample(kind: 'fastify' | 'fastapi', env: Record<string, string>): Promise<Service> {
   const port = await freePort();
-  const common = { ...process.env, ORDERS_READ_SCOPE: READ, ORDERS_WRITE_SCOPE: WRITE, RATE_LIMIT_PER_MINUTE: '100000', ...env };
+  const common = { ...process.env, RATE_LIMIT_PER_MINUTE: '100000', ...env };
   const child =
     kind === 'fastify'
       ? spawn(process.execPath, ['--import', 'tsx', '--import', './test/kit/kit-from-source.mjs', 'examples/orders-fastify/server.js'], {
@@ -80,27 +81,39 @@ describe('the resource-server kit against a real Warden (examples as processes)'
     assert.ok(res.ok, `${path}: ${res.status} ${JSON.stringify(body)}`);
     return body;
   }
-  const login = (username: string, extra: Record<string, string> = {}) => json('/token', form({ grant_type: 'password', username, password: STRONG_PASSWORD, ...extra }));
-  const adminJson = (path: string, body: unknown) =>
-    json(path, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  // The shop app signs users in for the orders API (a first-party client with a grant there).
+  const login = (username: string, extra: Record<string, string> = {}) =>
+    json('/token', form({ grant_type: 'password', username, password: STRONG_PASSWORD, client_id: appClient.client_id, client_secret: appClient.client_secret, resource: AUDIENCE, ...extra }));
+  const adminJson = (path: string, body: unknown, method = 'POST') =>
+    json(path, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const adminPatch = (path: string, body: unknown) => adminJson(path, body, 'PATCH');
 
   before(async () => {
     backend = await freshBackend('kit');
     const created = await runCli(['user', 'create', '--username', 'root', '--email', 'root@example.com', '--role', 'admin', '--password-stdin'], backend.env, `${STRONG_PASSWORD}\n`);
     assert.equal(created.code, 0, created.stderr);
     const port = await freePort();
-    warden = await startServerProcess({ ...backend.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, JWT_AUDIENCE: AUDIENCE, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn' });
-    adminToken = (await login('root')).access_token!;
+    warden = await startServerProcess({ ...backend.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn' });
+    adminToken = (await json('/token', form({ grant_type: 'password', username: 'root', password: STRONG_PASSWORD }))).access_token!;
+    // What a team does first: define its API, a role that may use it, and the clients that ask for it.
+    await adminJson('/admin/apis', { identifier: AUDIENCE, name: 'Orders', scopes: [{ name: READ, description: 'See orders' }, { name: WRITE, description: 'Place and cancel orders' }] });
+    await adminJson('/admin/apis', { identifier: OTHER_API, name: 'Billing', scopes: [{ name: 'billing:read', description: 'See invoices' }] });
+    await adminJson('/admin/roles', { name: 'clerk', description: 'Takes orders', permissions: [READ, WRITE].map((scope) => ({ api: AUDIENCE, scope })) });
+    const users = (await json('/admin/users?limit=10', { headers: { authorization: `Bearer ${adminToken}` } })) as unknown as { items: { id: string; username: string }[] };
+    const rootId = users.items.find((u) => u.username === 'root')!.id;
     for (const username of ['alice', 'bob']) {
-      await json('/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, email: `${username}@example.com`, password: STRONG_PASSWORD }) });
+      const user = await json('/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, email: `${username}@example.com`, password: STRONG_PASSWORD }) });
+      await adminPatch(`/admin/users/${user.id}`, { roles: ['clerk'] });
     }
-    introspectionClient = (await adminJson('/admin/clients', { client_name: 'orders (introspection)', grant_types: ['client_credentials'], scope: READ })) as never;
+    await adminPatch(`/admin/users/${rootId}`, { roles: ['admin', 'clerk'] });
+    introspectionClient = (await adminJson('/admin/clients', { client_name: 'orders (introspection)', grant_types: ['client_credentials'], resources: { [AUDIENCE]: [READ] } })) as never;
     appClient = (await adminJson('/admin/clients', {
       client_name: 'shop',
       grant_types: ['password'],
       first_party: true,
       token_endpoint_auth_method: 'client_secret_post',
-      scope: `openid ${READ} ${WRITE}`,
+      scope: 'openid',
+      resources: { [AUDIENCE]: [READ, WRITE] },
     })) as never;
   });
   after(async () => {
@@ -118,7 +131,7 @@ describe('the resource-server kit against a real Warden (examples as processes)'
         [jwtMode, introspectionMode, otherApi] = await Promise.all([
           startExample(kind, env),
           startExample(kind, { ...env, INTROSPECTION_CLIENT_ID: introspectionClient.client_id, INTROSPECTION_CLIENT_SECRET: introspectionClient.client_secret }),
-          startExample(kind, { ...env, ORDERS_AUDIENCE: 'https://orders.example' }),
+          startExample(kind, { ...env, ORDERS_AUDIENCE: OTHER_API }),
         ]);
       });
       after(() => Promise.all([jwtMode, introspectionMode, otherApi].map((s) => stop(s?.child))));
@@ -147,14 +160,19 @@ describe('the resource-server kit against a real Warden (examples as processes)'
         assert.deepEqual([mine.status, mine.body], [200, []]);
       });
 
-      it('a token for another API: 401 invalid_token', async () => {
-        const res = await call(otherApi, 'GET', '/orders', (await login('alice')).access_token);
-        assert.equal(res.status, 401);
-        assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="the access token is for another audience"');
+      it('a token for another API: 401 invalid_token (an orders token at billing, a Warden token at orders)', async () => {
+        const ordersToken = (await login('alice')).access_token!;
+        const wardenToken = (await json('/token', form({ grant_type: 'password', username: 'alice', password: STRONG_PASSWORD }))).access_token!;
+        for (const [service, token] of [[otherApi, ordersToken], [jwtMode, wardenToken]] as const) {
+          const res = await call(service, 'GET', '/orders', token);
+          assert.equal(res.status, 401);
+          assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="the access token is for another audience"');
+        }
+        assert.equal((await call(jwtMode, 'GET', '/orders', ordersToken)).status, 200);
       });
 
       it('an id_token as bearer: 401 invalid_token (RFC 9068 typ)', async () => {
-        const tokens = await login('alice', { client_id: appClient.client_id, client_secret: appClient.client_secret, scope: `openid ${READ}` });
+        const tokens = await login('alice', { scope: `openid ${READ}` });
         assert.ok(tokens.id_token);
         const res = await call(jwtMode, 'GET', '/orders', tokens.id_token);
         assert.equal(res.status, 401);
@@ -185,7 +203,8 @@ describe('the resource-server kit against a real Warden (examples as processes)'
       it('introspection mode refuses a revoked token at once; JWT mode accepts it until it expires', async () => {
         const token = (await login('alice')).access_token!;
         assert.equal((await call(introspectionMode, 'GET', '/orders', token)).status, 200);
-        assert.equal((await fetch(`${warden.url}/revoke`, form({ token }))).status, 200);
+        // The app that holds the token revokes it (RFC 7009: a client revokes its own tokens).
+        assert.equal((await fetch(`${warden.url}/revoke`, form({ token, client_id: appClient.client_id, client_secret: appClient.client_secret }))).status, 200);
         const res = await call(introspectionMode, 'GET', '/orders', token);
         assert.equal(res.status, 401);
         assert.equal(res.challenge, 'Bearer error="invalid_token", error_description="the access token is no longer active"');

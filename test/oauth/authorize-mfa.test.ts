@@ -5,7 +5,7 @@ import { createTestApp, registerUser, STRONG_PASSWORD, type TestApp } from '../s
 import { eq } from 'drizzle-orm';
 import { sessions } from '../../src/storage/schema.js';
 import { findUserByLogin } from '../../src/users/repository.js';
-import { adminToken, authorizeUrl, formFields, getPage, Jar, pkce, postForm, registerClient, type RegisteredClient } from './support.js';
+import { adminToken, authorizeUrl, basic, exchangeCode, formFields, getPage, Jar, pkce, postForm, registerClient, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/cb';
 
@@ -26,14 +26,15 @@ describe('/authorize with a second factor', () => {
   });
   after(() => t.close());
 
-  async function startLogin(jar: Jar) {
-    const page = await getPage(t.app, jar, authorizeUrl({ response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 'st', code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
+  async function startLogin(jar: Jar, challenge = pkce().challenge) {
+    const page = await getPage(t.app, jar, authorizeUrl({ response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 'st', code_challenge: challenge, code_challenge_method: 'S256' }));
     return postForm(t.app, jar, { ...formFields(page.body), username: 'mia', password: STRONG_PASSWORD });
   }
 
   it('asks for the code after the password; no session until it is right; a first-party client skips consent', async () => {
     const jar = new Jar();
-    const mfa = await startLogin(jar);
+    const { challenge, verifier } = pkce();
+    const mfa = await startLogin(jar, challenge);
     assert.equal(mfa.statusCode, 200);
     assert.equal(formFields(mfa.body).action, 'mfa');
     assert.ok(![...jar.cookies.keys()].some((k) => k.includes('session')), 'the password alone does not sign in');
@@ -45,6 +46,16 @@ describe('/authorize with a second factor', () => {
     const cb = new URL(ok.headers.location as string);
     assert.ok(cb.searchParams.get('code'));
     assert.equal(cb.searchParams.get('state'), 'st');
+    // Issue 18: the id_token says how: amr pwd + otp, acr "2".
+    const res = await exchangeCode(
+      t.app,
+      { code: cb.searchParams.get('code')!, redirect_uri: REDIRECT, code_verifier: verifier },
+      basic(client.client_id, client.client_secret!),
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    const idt = JSON.parse(Buffer.from((res.json().id_token as string).split('.')[1]!, 'base64url').toString());
+    assert.deepEqual(idt.amr, ['pwd', 'otp']);
+    assert.equal(idt.acr, '2');
   });
 
   it('issue 13: a sign-in waiting for its second factor does not survive a force logout (no session is started)', async () => {

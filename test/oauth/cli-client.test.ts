@@ -31,4 +31,20 @@ describe('warden client create|list|rotate-secret|delete', () => {
     const again = await runCli(['client', 'delete', id], env);
     assert.notEqual(again.code, 0);
   });
+
+  it('registers logout metadata: post-logout redirect URIs and a back-channel logout URI, checked like the admin API', { timeout: 120_000 }, async () => {
+    const created = await runCli(
+      [
+        'client', 'create', '--name', 'Shop', '--redirect-uri', 'https://shop.example.com/cb',
+        '--post-logout-redirect-uri', 'https://shop.example.com/signed-out', '--backchannel-logout-uri', 'https://shop.example.com/bcl', '--backchannel-logout-session-required',
+      ],
+      env,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /post-logout redirect URIs https:\/\/shop\.example\.com\/signed-out/);
+    assert.match(created.stdout, /back-channel logout URI https:\/\/shop\.example\.com\/bcl \(sid required\)/);
+    const bad = await runCli(['client', 'create', '--name', 'Bad', '--redirect-uri', 'https://shop.example.com/cb', '--backchannel-logout-uri', 'ftp://shop.example.com/bcl'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /backchannel_logout_uri must be an http or https URI/);
+  });
 });

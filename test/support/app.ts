@@ -66,6 +66,7 @@ export function testDatabase(): Promise<Database> {
 
 const TABLES = [
   'audit_events',
+  'backchannel_logouts',
   'revoked_tokens',
   'console_sessions',
   'mfa_recovery_codes',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, generateKeyPair, exportJWK, jwtVerify, decodeJwt, base64url } from 'jose';
-import { createTestApp, registerUser, tokensFor, bearer, type TestApp } from '../support/app.js';
+import { createAdmin, createTestApp, registerUser, tokensFor, bearer, type TestApp } from '../support/app.js';
 
 const WWW = /^Bearer error="invalid_token"/;
 
@@ -200,6 +200,25 @@ describe('bearer tokens (HS256 shared secret, the FastAPI seeds’ way)', () => 
     assert.equal(payload.sub, 'alice');
     assert.equal(payload.aud, undefined);
     assert.equal((await me(t, access_token)).statusCode, 200);
+  });
+
+  // Why docs/resource-server.md warns against HS256 with more than one service: the secret that
+  // verifies is the secret that signs. Whoever holds SECRET_KEY mints tokens Warden itself accepts,
+  // for any user (an admin included) and any scope, without a password.
+  it('accepts a token minted by any holder of SECRET_KEY, for any user: the shared secret signs as well as verifies', async () => {
+    await createAdmin(t, 'root');
+    const now = Math.floor(Date.now() / 1000);
+    const minted = await new SignJWT({ client_id: 'warden', scope: 'account admin', roles: ['admin'], jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+      .setIssuer(t.config.issuer)
+      .setSubject('root')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(new TextEncoder().encode(SECRET));
+    const res = await me(t, minted);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().username, 'root');
+    assert.equal((await t.app.inject({ method: 'GET', url: '/admin-only', headers: bearer(minted) })).statusCode, 200);
   });
 
   it('refuses an HS256 token signed with another secret, and an EdDSA token', async () => {

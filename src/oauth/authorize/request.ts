@@ -5,6 +5,7 @@ import { FIRST_PARTY_SCOPES } from '../scopes.js';
 import type { AccessCatalog } from '../../apis/catalog.js';
 import { decideScopes, selectApi, storedResource } from '../../apis/resources.js';
 import type { AuthorizationRequest } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** A problem that must not be sent to the redirect URI (it is not trusted yet): shown as a page. */
 export class AuthorizePageError extends Error {
@@ -20,7 +21,7 @@ export class AuthorizePageError extends Error {
 /** A problem reported to the client at its (verified) redirect URI, RFC 6749 §4.1.2.1. */
 export class AuthorizeRedirectError extends Error {
   constructor(
-    readonly error: string,
+    readonly error: OAuthErrorCode,
     readonly description: string,
   ) {
     super(description);
@@ -37,7 +38,7 @@ function single(q: Query, name: string, onRepeat: () => Error): string | undefin
   return v === '' ? undefined : v;
 }
 
-const redirectError = (error: string, description: string) => new AuthorizeRedirectError(error, description);
+const redirectError = (error: OAuthErrorCode, description: string) => new AuthorizeRedirectError(error, description);
 
 /** The client must exist. */
 export async function checkClient(w: Warden, q: Query): Promise<OAuthClient> {
@@ -108,7 +109,47 @@ export function checkPrompt(q: Query): string[] {
   const prompt = (single(q, 'prompt', () => redirectError('invalid_request', 'prompt is repeated')) ?? '').split(' ').filter(Boolean);
   if (prompt.some((p) => !PROMPTS.has(p))) throw redirectError('invalid_request', 'unknown prompt value');
   if (prompt.includes('none') && prompt.length > 1) throw redirectError('invalid_request', 'prompt=none cannot be combined with other values');
+  // OIDC Core §3.1.2.1: an OP that cannot obtain an account choice MUST answer with an error. A browser
+  // holds one sign-in here, so there is nothing to choose from (prompt=login signs in as someone else).
+  if (prompt.includes('select_account')) throw redirectError('account_selection_required', 'this server keeps one sign-in per browser; use prompt=login to sign in with another account');
   return prompt;
+}
+
+/**
+ * OIDC Core §3.1.2.1 max_age: the most seconds since the user's sign-in; an older sign-in means a fresh
+ * one (the login page, or login_required with prompt=none). A non-negative integer, or invalid_request.
+ */
+export function checkMaxAge(q: Query): number | undefined {
+  const raw = single(q, 'max_age', () => redirectError('invalid_request', 'max_age is repeated'));
+  if (raw === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(raw)) throw redirectError('invalid_request', 'max_age must be a non-negative integer (seconds)');
+  return Number(raw);
+}
+
+/**
+ * OIDC Core §5.5 `claims`: a JSON object whose `userinfo` and `id_token` members are objects. Checked,
+ * then not acted on (discovery says claims_parameter_supported: false; §5.5 lets an OP ignore it): the
+ * scopes decide the claims, and auth_time, which it can ask for, is in every id_token. Malformed:
+ * invalid_request. `ui_locales` (§3.1.2.1, a preference) is accepted: the pages are in English.
+ */
+export function checkClaimsAndLocales(q: Query) {
+  const claims = single(q, 'claims', () => redirectError('invalid_request', 'claims is repeated'));
+  if (claims !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(claims);
+    } catch {
+      throw redirectError('invalid_request', 'claims is not valid JSON');
+    }
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(parsed)) throw redirectError('invalid_request', 'claims must be a JSON object');
+    for (const member of ['userinfo', 'id_token'] as const) {
+      const m = (parsed as Record<string, unknown>)[member];
+      if (m !== undefined && !isObject(m)) throw redirectError('invalid_request', `claims.${member} must be a JSON object`);
+    }
+  }
+  const locales = single(q, 'ui_locales', () => redirectError('invalid_request', 'ui_locales is repeated'));
+  if (locales !== undefined && locales.length > 200) throw redirectError('invalid_request', 'ui_locales is too long');
 }
 
 /**
@@ -134,9 +175,11 @@ export function checkAuthorizationParams(
   const codeChallenge = checkPkce(q);
   const { scopes, resource } = checkScope(client, q, catalog);
   const prompt = checkPrompt(q);
+  const maxAge = checkMaxAge(q);
+  checkClaimsAndLocales(q);
   const nonce = single(q, 'nonce', () => redirectError('invalid_request', 'nonce is repeated'));
   if (nonce !== undefined && nonce.length > 500) throw redirectError('invalid_request', 'nonce is too long');
-  return { clientId: client.clientId, redirectUri: target.redirectUri, state: target.state, scopes, resource, nonce, codeChallenge, prompt };
+  return { clientId: client.clientId, redirectUri: target.redirectUri, state: target.state, scopes, resource, nonce, codeChallenge, prompt, maxAge };
 }
 
 /** RFC 6749 §4.1.2 / §4.1.2.1 response at the redirect URI, with `iss` (RFC 9207). */

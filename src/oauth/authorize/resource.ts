@@ -6,12 +6,13 @@ import type { Warden } from '../../warden.js';
 import type { OAuthClient } from '../clients/service.js';
 import { OIDC_SCOPES } from '../scopes.js';
 import type { AuthorizationRequest } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /**
  * What this signed-in user can be granted at the requested API (their roles' permissions), decided
  * before consent so the page lists exactly what the code will carry; nothing grantable → invalid_scope.
  */
-export function userGrant(w: Warden, client: OAuthClient, req: AuthorizationRequest, user: UserRecord): { api: Api; scopes: string[] } | { error: string; description: string } {
+export function userGrant(w: Warden, client: OAuthClient, req: AuthorizationRequest, user: UserRecord): { api: Api; scopes: string[] } | { error: OAuthErrorCode; description: string } {
   const api = apiOfStored(w.catalog, req.resource ?? null);
   if (!api) return { error: 'invalid_target', description: 'the API of this request no longer exists' };
   try {

@@ -14,7 +14,8 @@ import { createAuthorizationCode } from '../authorization-code.js';
 import type { OAuthClient } from '../clients/service.js';
 import { grantedScopes, needsInteractionEveryTime, rememberConsent } from './consent.js';
 import { consentKeys, userGrant } from './resource.js';
-import { consentPage, errorPage, loginPage, mfaPage, STYLE_CSS } from './pages.js';
+import { authorizeUrl, consentPage, errorPage, loginPage, mfaPage } from './pages.js';
+import { takeSignInNotice } from '../../users/register-page.js';
 import {
   AuthorizePageError,
   AuthorizeRedirectError,
@@ -24,6 +25,7 @@ import {
   type Query,
 } from './request.js';
 import { BrowserCookies, type Interaction, type LoginSession } from './session.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -78,7 +80,15 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const w = app.warden;
   const cookies = new BrowserCookies(w);
 
-  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: string, description: string) =>
+  /** What every rendering of the sign-in page shows: the client, and "create an account" while registration is open. */
+  const loginOpts = (client: OAuthClient, ix: Interaction) => ({
+    ix: ix.id,
+    csrf: ix.csrf,
+    clientName: client.clientName,
+    registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
+  });
+
+  const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
   /**
@@ -95,20 +105,30 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   /**
+   * OIDC Core §3.1.2.1 max_age: a sign-in older than max_age seconds does not count (the user signs in
+   * again), except the one made in this very interaction.
+   */
+  function freshEnough(ix: Interaction, session: LoginSession | undefined): LoginSession | undefined {
+    const maxAge = ix.req.maxAge;
+    if (!session || maxAge === undefined || session.sid === ix.signedInSid) return session;
+    return w.clock.now() - session.authTime <= maxAge * 1000 ? session : undefined;
+  }
+
+  /**
    * Move the interaction to its next step: login, second factor, consent, or — when nothing is left —
    * the code, sent to the redirect URI.
    */
   async function advance(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, fresh?: LoginSession) {
     const { req } = ix;
     if (ix.pending) return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), req.redirectUri);
-    const session = fresh ?? (ix.forceLogin ? undefined : await cookies.loadSession(request));
+    const session = fresh ?? (ix.forceLogin ? undefined : freshEnough(ix, await cookies.loadSession(request)));
     const user = await sessionUser(session);
     if (!user || !session) {
       if (req.prompt.includes('none')) {
         await cookies.dropInteraction(ix);
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
     }
     const grant = userGrant(w, client, req, user);
     if ('error' in grant) {
@@ -128,13 +148,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
           }
           return redirectError(request, reply, ix, 'consent_required', 'the user has not granted these scopes');
         }
-        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api }), req.redirectUri);
+        return sendPage(reply, 200, consentPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, username: user.username, scopes, api, redirectUri: req.redirectUri }), req.redirectUri);
       }
     }
     const now = new Date(w.clock.now());
     // The client joins the sign-in session; one ended meanwhile gives no code.
     if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
-      return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), req.redirectUri);
     }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
@@ -158,6 +178,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     await createSession(w.db, { sid: session.sid, userId, clientId: null, authTime: new Date(authTime), amr, ip: ctx.ip, userAgent: ctx.userAgent, now: new Date(w.clock.now()) });
     await cookies.startSession(reply, session);
     ix.forceLogin = false;
+    ix.signedInSid = session.sid;
     delete ix.pending;
     await cookies.saveInteraction(ix);
     await w.audit.record(w.db, { type: 'login.succeeded', subjectId: userId, details: { via: 'authorize', client_id: client.clientId, amr } }, ctx);
@@ -165,7 +186,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
-    const page = (error: string) => sendPage(reply, 400, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName, error, login: body.username }), ix.req.redirectUri);
+    const page = (error: string) => sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error, login: body.username }), ix.req.redirectUri);
     const name = body.username?.trim();
     if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
     let user: UserRecord;
@@ -203,7 +224,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
         delete ix.pending;
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, loginPage({ ix: ix.id, csrf: ix.csrf, clientName: client.clientName }), ix.req.redirectUri);
+        return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), ix.req.redirectUri);
       }
       return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
     }
@@ -232,14 +253,10 @@ export async function authorizeRoutes(app: FastifyInstance) {
     return advance(request, reply, client, ix);
   }
 
-  app.get('/oauth/style.css', { config: { access: { kind: 'public', reason: 'the pages\' style sheet' } } }, async (_request, reply) =>
-    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLE_CSS),
-  );
-
   app.get(
     '/authorize',
     {
-      config: { access: BROWSER },
+      config: { access: BROWSER, page: true },
       schema: {
         tags: ['oauth'],
         summary: 'Authorization endpoint (code + PKCE S256); browser pages',
@@ -274,7 +291,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     '/authorize',
     {
       // The login form checks passwords: the stricter limit of the token endpoint applies (lockout applies too).
-      config: { access: BROWSER, rateLimitGroup: 'token' },
+      config: { access: BROWSER, page: true, rateLimitGroup: 'token' },
       schema: { tags: ['oauth'], summary: 'Login, second-factor and consent forms', consumes: ['application/x-www-form-urlencoded'], body: FormBody },
     },
     async (request, reply) => {

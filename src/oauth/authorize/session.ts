@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   nonce: string | undefined;
   codeChallenge: string;
   prompt: string[];
+  /** OIDC max_age (seconds): a sign-in older than this is not enough. */
+  maxAge?: number | undefined;
 }
 
 export interface Interaction {
@@ -35,6 +37,8 @@ export interface Interaction {
   req: AuthorizationRequest;
   /** prompt=login: the existing session is not enough. Cleared once the user signs in here. */
   forceLogin: boolean;
+  /** The sign-in made during this interaction: fresh enough for max_age, however long consent takes. */
+  signedInSid?: string;
   /** Password checked, second factor still due. */
   pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
   consented?: boolean;
@@ -77,7 +81,7 @@ export class BrowserCookies {
   }
 
   /** Form token, cookie and interaction must all agree (synchroniser token bound to a cookie). */
-  csrfValid(request: FastifyRequest, ix: Interaction, formToken: string | undefined): boolean {
+  csrfValid(request: FastifyRequest, ix: Pick<Interaction, 'csrf'>, formToken: string | undefined): boolean {
     const cookie = request.cookies[this.csrfName];
     if (!cookie || !formToken) return false;
     const a = Buffer.from(formToken);

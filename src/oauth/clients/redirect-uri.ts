@@ -24,3 +24,21 @@ export function redirectUriProblem(uri: string): string | undefined {
   // A private-use scheme of a native app (RFC 8252 §7.1), e.g. com.example.app:/callback.
   return /^[a-z][a-z0-9+.-]*$/.test(scheme) ? undefined : 'has an invalid scheme';
 }
+
+/**
+ * Why a back-channel logout URI may not be registered (OIDC Back-Channel Logout 1.0 §2.2: absolute,
+ * http or https, no fragment). Warden POSTs to it from the server side, so only these two schemes and
+ * no user information: an admin registers it, and nothing a client or user sends can change it.
+ */
+export function backchannelLogoutUriProblem(uri: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return 'is not an absolute URI';
+  }
+  if (uri.includes('#')) return 'must not contain a fragment';
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be an http or https URI';
+  if (u.username || u.password) return 'must not contain user information';
+  return u.hostname ? undefined : 'needs a host';
+}

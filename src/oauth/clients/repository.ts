@@ -30,6 +30,15 @@ export async function setClientResources(ex: Executor, clientId: string, resourc
   return row;
 }
 
+export async function setClientLogout(
+  ex: Executor,
+  clientId: string,
+  set: Partial<Pick<NewClientRow, 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'>>,
+): Promise<ClientRow | undefined> {
+  const [row] = await ex.update(oauthClients).set(set).where(eq(oauthClients.clientId, clientId)).returning();
+  return row;
+}
+
 /** A deleted client leaves nothing usable behind: its refresh tokens, pending codes and consents go with it. */
 export async function deleteClient(ex: Executor, clientId: string): Promise<boolean> {
   await ex.delete(refreshTokens).where(eq(refreshTokens.clientId, clientId));

@@ -53,7 +53,7 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
       config: { access: { kind: 'bearer', scopes: ['admin'], permission: 'clients:create' }, admin: true },
       schema: {
         tags: ['admin'],
-        summary: 'Change what the client may ask for at each API (resources: the whole map)',
+        summary: 'Change what the client may ask for at each API (resources: the whole map) and its logout metadata',
         params: ClientIdParams,
         body: ClientResourcesPatch,
         response: { 200: ClientOut, 404: Problem, 422: Problem },
@@ -61,7 +61,11 @@ export async function adminClientRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
-      return w.clients.setResources(request.params.id, request.body.resources, requestContext(request));
+      const { resources, ...logout } = request.body;
+      const ctx = requestContext(request);
+      let out = resources ? await w.clients.setResources(request.params.id, resources, ctx) : undefined;
+      if (Object.keys(logout).length || !out) out = await w.clients.setLogout(request.params.id, logout, ctx);
+      return out;
     },
   );
 

@@ -6,7 +6,17 @@ export const Resources = Type.Record(Type.String({ minLength: 1, maxLength: 300 
   maxProperties: 100,
   description: 'Warden extension: the scopes this client may ask for at each API, by identifier',
 });
-export const ClientResourcesPatch = Type.Object({ resources: Resources }, { additionalProperties: false });
+/** PATCH /admin/clients/{id}: what the client may ask for at each API, and its logout metadata. */
+export const ClientResourcesPatch = Type.Object(
+  {
+    resources: Type.Optional(Resources),
+    post_logout_redirect_uris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 20 })),
+    backchannel_logout_uri: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()])),
+    backchannel_logout_session_required: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ClientPatch = Static<typeof ClientResourcesPatch>;
 
 /** RFC 7591 §2 client metadata (the subset Warden acts on) plus Warden's first_party flag. */
 export const ClientMetadata = Type.Object(
@@ -24,6 +34,13 @@ export const ClientMetadata = Type.Object(
     scope: Type.Optional(Type.String({ maxLength: 1000 })),
     first_party: Type.Optional(Type.Boolean({ description: 'Warden extension: may use the password grant and skips consent' })),
     resources: Type.Optional(Resources),
+    post_logout_redirect_uris: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 20, description: 'OIDC RP-Initiated Logout: where /logout may return the browser (exact match)' }),
+    ),
+    backchannel_logout_uri: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2000, description: 'OIDC Back-Channel Logout: an http(s) URI that receives a logout_token when a session of this client ends' }),
+    ),
+    backchannel_logout_session_required: Type.Optional(Type.Boolean({ description: 'OIDC Back-Channel Logout: the logout_token must carry sid (Warden always sends it)' })),
   },
   { additionalProperties: false },
 );
@@ -39,6 +56,9 @@ export const ClientOut = Type.Object({
   scope: Type.String(),
   first_party: Type.Boolean(),
   resources: Type.Record(Type.String(), Type.Array(Type.String())),
+  post_logout_redirect_uris: Type.Array(Type.String()),
+  backchannel_logout_uri: Type.Union([Type.String(), Type.Null()]),
+  backchannel_logout_session_required: Type.Boolean(),
   client_type: Type.Union([Type.Literal('public'), Type.Literal('confidential')]),
   client_id_issued_at: Type.Integer(),
   secret_rotated_at: Type.Union([Type.String(), Type.Null()]),

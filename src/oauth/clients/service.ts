@@ -6,9 +6,9 @@ import type { Db } from '../../storage/database.js';
 import type { StateStore } from '../../storage/state/store.js';
 import { ALL_SCOPES, BUILT_IN_CLIENT_ID, OIDC_SCOPES, parseScope } from '../scopes.js';
 import type { AccessCatalog } from '../../apis/catalog.js';
-import { redirectUriProblem } from './redirect-uri.js';
-import { deleteClient, findClient, insertClient, listClients, setClientResources, setClientSecret, type ClientRow } from './repository.js';
-import type { ClientMetadata, ClientOut } from './schemas.js';
+import { backchannelLogoutUriProblem, redirectUriProblem } from './redirect-uri.js';
+import { deleteClient, findClient, insertClient, listClients, setClientLogout, setClientResources, setClientSecret, type ClientRow } from './repository.js';
+import type { ClientMetadata, ClientOut, ClientPatch } from './schemas.js';
 
 const CHANNEL = 'warden:client-changed';
 
@@ -24,6 +24,10 @@ export interface OAuthClient {
   tokenEndpointAuthMethod: string;
   firstParty: boolean;
   secretHash: Buffer | undefined;
+  /** OIDC RP-Initiated Logout: where /logout may send the browser back to. */
+  postLogoutRedirectUris: readonly string[];
+  /** OIDC Back-Channel Logout: where a session's end is announced. */
+  backchannelLogoutUri: string | null;
 }
 
 function toClient(row: ClientRow): OAuthClient {
@@ -38,6 +42,8 @@ function toClient(row: ClientRow): OAuthClient {
     tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
     firstParty: row.firstParty,
     secretHash: row.secretHash ? Buffer.from(row.secretHash, 'base64url') : undefined,
+    postLogoutRedirectUris: row.postLogoutRedirectUris,
+    backchannelLogoutUri: row.backchannelLogoutUri,
   };
 }
 
@@ -52,6 +58,9 @@ export function toClientOut(row: ClientRow): ClientOut {
     scope: row.scope,
     first_party: row.firstParty,
     resources: row.resources,
+    post_logout_redirect_uris: row.postLogoutRedirectUris,
+    backchannel_logout_uri: row.backchannelLogoutUri,
+    backchannel_logout_session_required: row.backchannelLogoutSessionRequired,
     client_type: row.type,
     client_id_issued_at: Math.floor(row.createdAt.getTime() / 1000),
     secret_rotated_at: row.secretRotatedAt?.toISOString() ?? null,
@@ -134,6 +143,14 @@ export class ClientsService {
       const problem = redirectUriProblem(uri);
       if (problem) errors.push({ field: `redirect_uris.${i}`, message: problem });
     });
+    const postLogoutRedirectUris = [...new Set(meta.post_logout_redirect_uris ?? [])];
+    postLogoutRedirectUris.forEach((uri, i) => {
+      const problem = redirectUriProblem(uri);
+      if (problem) errors.push({ field: `post_logout_redirect_uris.${i}`, message: problem });
+    });
+    const backchannelLogoutUri = meta.backchannel_logout_uri ?? null;
+    const backchannelProblem = backchannelLogoutUri === null ? undefined : backchannelLogoutUriProblem(backchannelLogoutUri);
+    if (backchannelProblem) errors.push({ field: 'backchannel_logout_uri', message: backchannelProblem });
     if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
       errors.push({ field: 'redirect_uris', message: 'the authorization_code grant needs at least one redirect URI' });
     }
@@ -154,7 +171,7 @@ export class ClientsService {
     const resources = meta.resources ?? {};
     errors.push(...this.resourceProblems(resources));
     if (errors.length) {
-      const code = errors.some((e) => e.field.startsWith('redirect_uris')) ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+      const code = errors.some((e) => e.field.startsWith('redirect_uris') || e.field.startsWith('post_logout_redirect_uris')) ? 'invalid_redirect_uri' : 'invalid_client_metadata';
       throw unprocessable(code, errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
     }
     const secret = type === 'confidential' ? newSecret() : undefined;
@@ -172,6 +189,9 @@ export class ClientsService {
         scope: scopes.join(' '),
         firstParty,
         resources,
+        postLogoutRedirectUris,
+        backchannelLogoutUri,
+        backchannelLogoutSessionRequired: meta.backchannel_logout_session_required ?? false,
         createdAt: now,
       });
       await this.audit.record(
@@ -209,6 +229,39 @@ export class ClientsService {
     const row = await this.db.transaction(async (tx) => {
       const r = await setClientResources(tx, clientId, resources);
       await this.audit.record(tx, { type: 'client.resources_changed', subjectId: clientId, details: { before: before.resources, after: resources } }, ctx);
+      return r!;
+    });
+    await this.changed(clientId);
+    return toClientOut(row);
+  }
+
+  /** Change the logout metadata (RP-Initiated and Back-Channel Logout), checked as at registration; audited with before and after. */
+  async setLogout(clientId: string, patch: Omit<ClientPatch, 'resources'>, ctx: RequestContext): Promise<ClientOut> {
+    const before = await findClient(this.db, clientId);
+    if (!before) throw notFound('no such client');
+    const errors: FieldError[] = [];
+    const uris = patch.post_logout_redirect_uris && [...new Set(patch.post_logout_redirect_uris)];
+    uris?.forEach((uri, i) => {
+      const problem = redirectUriProblem(uri);
+      if (problem) errors.push({ field: `post_logout_redirect_uris.${i}`, message: problem });
+    });
+    const problem = patch.backchannel_logout_uri ? backchannelLogoutUriProblem(patch.backchannel_logout_uri) : undefined;
+    if (problem) errors.push({ field: 'backchannel_logout_uri', message: problem });
+    if (errors.length) throw unprocessable('invalid_client_metadata', errors.map((e) => `${e.field} ${e.message}`).join('; '), errors);
+    const set = {
+      ...(uris ? { postLogoutRedirectUris: uris } : {}),
+      ...(patch.backchannel_logout_uri !== undefined ? { backchannelLogoutUri: patch.backchannel_logout_uri } : {}),
+      ...(patch.backchannel_logout_session_required !== undefined ? { backchannelLogoutSessionRequired: patch.backchannel_logout_session_required } : {}),
+    };
+    if (!Object.keys(set).length) return toClientOut(before);
+    const row = await this.db.transaction(async (tx) => {
+      const r = await setClientLogout(tx, clientId, set);
+      const pick = (c: ClientRow) => ({
+        post_logout_redirect_uris: c.postLogoutRedirectUris,
+        backchannel_logout_uri: c.backchannelLogoutUri,
+        backchannel_logout_session_required: c.backchannelLogoutSessionRequired,
+      });
+      await this.audit.record(tx, { type: 'client.logout_changed', subjectId: clientId, details: { before: pick(before), after: pick(r!) } }, ctx);
       return r!;
     });
     await this.changed(clientId);

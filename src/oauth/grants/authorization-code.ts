@@ -1,4 +1,5 @@
 import { invalidClient, invalidGrant, invalidRequest, OAuthError } from '../../http/errors.js';
+import type { OAuthErrorCode } from '../../http/error-catalogue.js';
 import { uuidv7Time } from '../../tokens/jti.js';
 import { findSession } from '../../sessions/repository.js';
 import { revokeFamily } from '../../tokens/refresh-token.js';
@@ -29,7 +30,7 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
   await w.catalog.fresh();
   // RFC 8707 §2.2: the token request may name the resource again; it must be the one the code was for.
   const named = params.resource || params.audience ? selectApi(w.catalog, params) : undefined;
-  type Outcome = { res: TokenResponse } | { error: string; code?: string; revokeJti?: string | null };
+  type Outcome = { res: TokenResponse } | { error: string; code?: OAuthErrorCode; revokeJti?: string | null };
   const outcome = await w.db.transaction(async (tx): Promise<Outcome> => {
     const consumed = await consumeAuthorizationCode(tx, params.code!, now);
     if (consumed.kind === 'unknown') return { error: 'invalid authorization code' };
@@ -69,6 +70,8 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
       grant: 'authorization_code',
       authTime: row.authTime,
       sessionId: row.sessionId,
+      // From the session read above (never a second read outside this transaction).
+      amr: session?.amr ?? [],
       withRefresh: mayRefresh(client, scopes),
       nonce: row.nonce ?? undefined,
       responseExtensions: g.oauth.tokenResponseExtensions,
