@@ -53,8 +53,6 @@ export interface Warden {
   readonly catalog: AccessCatalog;
   /** Changes to APIs and roles (admin API, CLI), audited and announced to every instance. */
   readonly accessAdmin: AccessAdmin;
-  /** Background timers (pruning, key rotation) registered by capabilities; cleared on close. */
-  readonly timers: NodeJS.Timeout[];
   readonly closers: Array<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -112,8 +110,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     const clients = new ClientsService(db, clock, state, audit, catalog);
     const metrics = new Metrics(hasher);
     const lockout = new AccountLockout(state, db, config, audit, metrics);
-    users.loginGuards.push(lockout, metrics.loginGuard());
-    const timers: NodeJS.Timeout[] = [];
+    users.addLoginGuard(lockout);
+    users.addLoginGuard(metrics.loginGuard());
     const closers: Array<() => Promise<void>> = [];
     const mailer = createMailer(config);
     const account = {
@@ -122,8 +120,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     };
     const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
     const accessAdmin = new AccessAdmin(db, clock, audit, catalog, userCache);
-    users.registeredHooks.push((user, ctx) => account.verification.sendQuietly(user, ctx));
-    users.emailChangedHooks.push((user, ctx) => account.verification.changeRequested(user, ctx));
+    users.onRegistered((user, ctx) => account.verification.sendQuietly(user, ctx));
+    users.onEmailChangeRequested((user, ctx) => account.verification.changeRequested(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
     closers.push(() => hasher.close(), () => mailer.close(), () => account.reset.idle());
     // Runs before the database closes (closers run first, last-in first-out): queued audit rows are written.
@@ -150,10 +148,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       mfa,
       catalog,
       accessAdmin,
-      timers,
       closers,
       async close() {
-        for (const t of timers) clearInterval(t);
         for (const c of closers.reverse()) await c().catch(() => {});
         if (!deps.state) await state.close();
         if (ownsDatabase) await database.close();

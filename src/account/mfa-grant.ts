@@ -1,8 +1,9 @@
 import { invalidGrant, invalidRequest, OAuthError } from '../http/errors.js';
 import type { GrantHandler } from '../oauth/grant.js';
-import { newSignIn, passwordGrantSteps, type PasswordGrantStep } from '../oauth/grants/password.js';
+import { newSignIn, type PasswordGrantStep } from '../oauth/grants/password.js';
 import { issueUserTokens } from '../oauth/issue.js';
-import { grants } from '../oauth/token-endpoint.js';
+import type { OAuthRegistry } from '../oauth/registry.js';
+import type { Config } from '../config/load.js';
 import { findUserById } from '../users/repository.js';
 import { MfaTokens } from './mfa-token.js';
 import { apiOfStored, selectApi, storedResource } from '../apis/resources.js';
@@ -66,6 +67,7 @@ export const mfaGrant: GrantHandler = async (g) => {
       authTime: new Date(w.clock.now()),
       newSession: { amr: ['pwd', 'otp'], ctx: g.ctx },
       withRefresh: true,
+      responseExtensions: g.oauth.tokenResponseExtensions,
     });
     const details = { grant: MFA_GRANT, client_id: challenge.clientId, scope: res.scope };
     await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details }, g.ctx);
@@ -76,11 +78,12 @@ export const mfaGrant: GrantHandler = async (g) => {
   return issued;
 };
 
-let installed = false;
-/** Register the grant and the password-grant step (process-wide registries; once). */
-export function installMfaGrant() {
-  if (installed) return;
-  installed = true;
-  grants.set(MFA_GRANT, mfaGrant);
-  passwordGrantSteps.push(mfaPasswordStep);
+/**
+ * Register the grant and the password-grant step into this app. The grant only completes a password
+ * grant, so an app without one (PASSWORD_GRANT=disabled) offers neither.
+ */
+export function registerMfaGrant(oauth: OAuthRegistry, config: Pick<Config, 'PASSWORD_GRANT'>) {
+  if (config.PASSWORD_GRANT !== 'enabled') return;
+  oauth.registerGrantType(MFA_GRANT, mfaGrant);
+  oauth.addPasswordGrantStep(mfaPasswordStep);
 }

@@ -5,7 +5,7 @@ import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { Problem } from '../users/routes.js';
 import { pruneAccountTokens } from './account-tokens.js';
-import { installMfaGrant } from './mfa-grant.js';
+import { registerMfaGrant } from './mfa-grant.js';
 import { Accepted, CodeBody, Enrolment, ForgotBody, MfaStatus, RecoveryCodes, RemoveMfaBody, ResetBody, Verified, VerifyBody } from './schemas.js';
 
 export const FORGOT_ANSWER = {
@@ -17,13 +17,9 @@ export const FORGOT_ANSWER = {
 export async function accountRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  installMfaGrant();
-  // Expired and used mail tokens are useless; delete them hourly so the table stays small.
-  const prune = setInterval(() => {
-    pruneAccountTokens(w.db, new Date(w.clock.now())).catch((e: unknown) => app.log.warn({ err: e }, 'could not prune account tokens'));
-  }, 3600_000);
-  prune.unref();
-  w.timers.push(prune);
+  registerMfaGrant(app.oauth, w.config);
+  // Expired and used mail tokens are useless; deleted hourly so the table stays small.
+  app.jobs.register({ name: 'account-tokens.prune', everyMs: 3600_000, singleRunner: true, run: ({ db, now }) => pruneAccountTokens(db, now) });
 
   app.post(
     '/password/forgot',

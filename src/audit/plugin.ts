@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { installAdminNetworkGuard, installSensitiveAccessAudit, Monitor } from './monitor.js';
-import { scheduleAuditRetention } from './retention.js';
+import { auditRetentionJob } from './retention.js';
 import { auditRoutes } from './routes.js';
 
 declare module 'fastify' {
@@ -20,9 +20,8 @@ export async function auditPlugin(app: FastifyInstance) {
   const monitor = new Monitor(app.warden, app.log);
   monitor.start();
   app.decorate('monitor', monitor);
-  const stopRetention = scheduleAuditRetention(app.warden, app.log);
+  app.jobs.register(auditRetentionJob(app.warden));
   app.addHook('onClose', async () => {
-    stopRetention();
     monitor.stop();
   });
   await app.register(auditRoutes);

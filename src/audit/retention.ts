@@ -1,5 +1,5 @@
 import type { Warden } from '../warden.js';
-import type { AlertLogger } from './alerts.js';
+import type { Job } from '../jobs/scheduler.js';
 import { pruneAuditEvents } from './repository.js';
 
 const HOUR = 3_600_000;
@@ -11,28 +11,15 @@ export async function pruneExpiredAuditEvents(w: Warden): Promise<number> {
 }
 
 /**
- * Prune in the background: a minute after start (not during it), then hourly. Several instances
- * pruning at once is harmless: each deletes what is left. The timers never keep the process alive.
+ * The retention job: a minute after start (not during it), then hourly, on one instance at a time when
+ * several share the database (a large DELETE twice at once is only lock contention).
  */
-export function scheduleAuditRetention(w: Warden, log: AlertLogger & { info(obj: object, msg: string): void }) {
-  let running = false;
-  const run = () => {
-    if (running) return;
-    running = true;
-    pruneExpiredAuditEvents(w)
-      .then((n) => {
-        if (n > 0) log.info({ deleted: n, retention_days: w.config.AUDIT_RETENTION_DAYS }, 'old audit events pruned');
-      })
-      .catch((err: unknown) => log.warn({ err }, 'audit retention: pruning failed'))
-      .finally(() => (running = false));
-  };
-  const first = setTimeout(run, 60_000);
-  const every = setInterval(run, HOUR);
-  first.unref();
-  every.unref();
-  w.timers.push(first, every);
-  return () => {
-    clearTimeout(first);
-    clearInterval(every);
+export function auditRetentionJob(w: Warden): Job {
+  return {
+    name: 'audit-events.prune',
+    everyMs: HOUR,
+    firstAfterMs: 60_000,
+    singleRunner: true,
+    run: async ({ db, now }) => ({ deleted: await pruneAuditEvents(db, new Date(now.getTime() - w.config.AUDIT_RETENTION_DAYS * 86_400_000)) }),
   };
 }

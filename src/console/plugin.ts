@@ -25,7 +25,7 @@ import {
   type AuditFilters,
   type Viewer,
 } from './pages.js';
-import { ConsoleCookies, ConsoleSessions, randomToken, tokensEqual, type ConsoleSession } from './session.js';
+import { ConsoleCookies, ConsoleSessions, pruneConsoleSessions, randomToken, tokensEqual, type ConsoleSession } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -92,6 +92,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   const cookies = new ConsoleCookies(w.config);
   const sessions = new ConsoleSessions(w);
+  app.jobs.register({ name: 'console-sessions.prune', everyMs: 3600_000, singleRunner: true, run: ({ db, now }) => pruneConsoleSessions(db, now) });
   app.decorateRequest('consoleSession', undefined);
 
   const viewer = (request: FastifyRequest): Viewer => ({ user: request.consoleSession!.user, csrfToken: request.consoleSession!.csrfToken });

@@ -3,6 +3,7 @@ import { and, eq, gt, lt } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { can } from '../access/roles.js';
 import type { Config } from '../config/load.js';
+import type { Executor } from '../storage/database.js';
 import { consoleSessions } from '../storage/schema.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../warden.js';
@@ -78,6 +79,11 @@ export class ConsoleCookies {
  * Admin console sessions in the console_sessions table: the cookie carries a random id, the table
  * only its hash (a database leak gives no usable session), with the session's CSRF token beside it.
  */
+/** Sessions past their expiry are useless (find() refuses them): deleted so the table stays as small as the live ones. */
+export async function pruneConsoleSessions(ex: Executor, now: Date): Promise<void> {
+  await ex.delete(consoleSessions).where(lt(consoleSessions.expiresAt, now));
+}
+
 export class ConsoleSessions {
   constructor(private readonly w: Warden) {}
 
@@ -90,8 +96,8 @@ export class ConsoleSessions {
     const csrfToken = randomToken();
     const now = this.now();
     const maxAgeSeconds = this.w.config.CONSOLE_SESSION_MINUTES * 60;
-    // Expired rows go whenever a new one comes: the table stays as small as the live sessions.
-    await this.w.db.delete(consoleSessions).where(lt(consoleSessions.expiresAt, now));
+    // Expired rows go whenever a new one comes (and hourly, the console-sessions.prune job).
+    await pruneConsoleSessions(this.w.db, now);
     await this.w.db.insert(consoleSessions).values({
       idHash: sha256hex(id),
       userId,

@@ -41,7 +41,7 @@ export const REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 
 
 /**
  * Every secret key, at any depth of what a log call is given (plain objects, arrays and errors),
- * replaced by "[redacted]"; the caller's object is never changed (copy on write). One walk instead of
+ * replaced by "[redacted]" (an error's `code` excepted: see isErrorCode); the caller's object is never changed (copy on write). One walk instead of
  * pino's wildcard redact paths (`*.*.password` ...), which cost ~40% of a protected route's CPU in the
  * profile (docs/benchmarks.md); this costs a few key lookups for a flat log object. A cycle is written
  * as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth, for the
@@ -60,7 +60,16 @@ interface Walk {
   ancestors: object[];
 }
 
-function scrub(value: unknown, walk: Walk): unknown {
+/**
+ * `code` is a secret (an authorization code in a body or query) except where it names an error: an
+ * error's own `code` (a Node, driver or Warden error code, a SQLSTATE) and the `code` of the object
+ * logged as `err` (`{ err: { code: 'invalid_grant' } }`), so operators can tell which error happened.
+ */
+function isErrorCode(key: string, value: unknown, inError: boolean): boolean {
+  return inError && key === 'code' && (typeof value === 'string' || typeof value === 'number');
+}
+
+function scrub(value: unknown, walk: Walk, inError = false): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (walk.ancestors.includes(value)) return '[circular]';
   walk.budget -= 1 + walk.ancestors.length;
@@ -83,7 +92,12 @@ function scrub(value: unknown, walk: Walk): unknown {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    const next = SECRET.has(key) ? CENSOR : key === 'message' && typeof v === 'string' ? safeMessage(v) : scrub(v, walk);
+    const next =
+      SECRET.has(key) && !isErrorCode(key, v, inError)
+        ? CENSOR
+        : key === 'message' && typeof v === 'string'
+          ? safeMessage(v)
+          : scrub(v, walk, key === 'err');
     if (next !== v) (out ??= { ...(value as Record<string, unknown>) })[key] = next;
   }
   walk.ancestors.pop();
@@ -126,7 +140,7 @@ function loggableError(e: Error, walk: Walk): Record<string, unknown> {
   }
   walk.ancestors.push(e);
   const out: Record<string, unknown> = { type: e.constructor?.name ?? e.name, message: safeMessage(e.message), stack: e.stack };
-  for (const key of Object.keys(e)) out[key] = SECRET.has(key) ? CENSOR : scrub(own[key], walk);
+  for (const key of Object.keys(e)) out[key] = SECRET.has(key) && !isErrorCode(key, own[key], true) ? CENSOR : scrub(own[key], walk);
   if (e.cause !== undefined) out.cause = scrub(e.cause, walk);
   walk.ancestors.pop();
   return out;

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchema } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import type { LoginFailure, LoginGuard } from '../users/service.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import { Networks } from './networks.js';
@@ -25,6 +25,9 @@ export class Metrics {
   readonly rateLimited: Counter<'group'>;
   readonly accountsLocked: Counter;
   readonly lockedOut: Counter;
+  /** Background jobs (src/jobs/scheduler.ts): runs by outcome (ok, failed, skipped) and how long they took. */
+  readonly jobRuns: Counter<'job' | 'outcome'>;
+  readonly jobDuration: Histogram<'job'>;
 
   constructor(hasher: PasswordHasher, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -60,6 +63,19 @@ export class Metrics {
     });
     this.accountsLocked = new Counter({ name: 'warden_accounts_locked_total', help: 'account lockouts started', registers });
     this.lockedOut = new Counter({ name: 'warden_login_locked_out_total', help: 'login attempts refused because the account was locked or throttled', registers });
+    this.jobRuns = new Counter({
+      name: 'warden_job_runs_total',
+      help: 'background job runs by job and outcome (ok, failed, skipped: running already or held by another instance)',
+      labelNames: ['job', 'outcome'],
+      registers,
+    });
+    this.jobDuration = new Histogram({
+      name: 'warden_job_duration_seconds',
+      help: 'background job run time by job (runs that were skipped are not timed)',
+      labelNames: ['job'],
+      buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120],
+      registers,
+    });
     new Gauge({
       name: 'warden_password_hash_running',
       help: 'password hashes running now',
@@ -98,7 +114,7 @@ export class Metrics {
     }
   }
 
-  /** Counts password checks; pushed onto UsersService.loginGuards. */
+  /** Counts password checks; registered with UsersService.addLoginGuard. */
   loginGuard(): LoginGuard {
     return {
       before: async () => {},

@@ -2,15 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Warden } from '../warden.js';
 import { CLAIMS_SUPPORTED } from './claims.js';
 import { ACR_VALUES } from './id-token.js';
-import { grants } from './token-endpoint.js';
+import type { OAuthRegistry } from './registry.js';
 import { OIDC_SCOPES } from './scopes.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /** RFC 8414 / OIDC Discovery 1.0 metadata. Built per request: grants registered later appear too. */
-export function serverMetadata(w: Warden) {
+export function serverMetadata(w: Warden, oauth: OAuthRegistry) {
   const iss = w.config.issuer;
-  const grantTypes = [...grants.keys()].filter((g) => g !== 'password' || w.config.PASSWORD_GRANT === 'enabled');
+  const grantTypes = oauth.grantTypes().filter((g) => g !== 'password' || w.config.PASSWORD_GRANT === 'enabled');
   return {
     issuer: iss,
     authorization_endpoint: `${iss}/authorize`,
@@ -54,7 +54,7 @@ export async function discoveryRoutes(app: FastifyInstance) {
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     app.get(path, { config: { access: PUBLIC } }, async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
-      return serverMetadata(w);
+      return serverMetadata(w, app.oauth);
     });
   }
   app.get('/.well-known/jwks.json', { config: { access: PUBLIC } }, async (_request, reply) => {

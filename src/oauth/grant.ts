@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
 import type { Warden } from '../warden.js';
+import type { OAuthRegistry } from './registry.js';
 
 /** The token endpoint's parameters (RFC 6749 §4), form-encoded. */
 export type TokenParams = Record<string, string | undefined>;
@@ -33,6 +34,8 @@ export interface GrantContext {
   ctx: RequestContext;
   request: FastifyRequest;
   warden: Warden;
+  /** This app's grants, password-grant steps and token-response extensions. */
+  oauth: OAuthRegistry;
 }
 
 /** One grant type (RFC 6749 §4): a module in grants/, registered by name. */

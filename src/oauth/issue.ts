@@ -28,11 +28,12 @@ export interface IssueForUser {
   /** The refresh token the caller already wrote (a rotation): answered, not created. */
   issuedRefresh?: IssuedRefresh | undefined;
   nonce?: string | undefined;
+  /** The app's hooks that add to the response (its OAuthRegistry's; OpenID Connect adds id_token). */
+  responseExtensions: readonly TokenResponseExtension[];
 }
 
-/** Hooks that add to a token response (OpenID Connect adds id_token). */
+/** Hooks that add to a token response, registered per app (OAuthRegistry.addTokenResponseExtension). */
 export type TokenResponseExtension = (w: Warden, req: IssueForUser, res: TokenResponse) => Promise<void>;
-export const tokenResponseExtensions: TokenResponseExtension[] = [];
 
 /**
  * Access token (+ refresh token) for a user, written in the caller's transaction. `audit`: the events
@@ -94,7 +95,7 @@ export async function issueUserTokens(
     jti: access.claims.jti,
     ...(refresh ? { familyId: refresh.familyId } : {}),
   };
-  for (const ext of tokenResponseExtensions) await ext(w, { ...req, sessionId }, res);
+  for (const ext of req.responseExtensions) await ext(w, { ...req, sessionId }, res);
   return res;
 }
 

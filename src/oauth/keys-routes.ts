@@ -34,10 +34,7 @@ export async function rotateSigningKey(w: Warden, ctx: RequestContext, reason: '
 export async function maintainSigningKeys(w: Warden): Promise<{ retired: number; rotated: string | undefined }> {
   const before = new Set(w.keys.jwks().keys.map((k) => k.kid));
   const retired = await w.keys.retireExpired();
-  // Another instance may have retired or rotated: reload, and forget cached verifications if a key left.
-  await w.keys.reload();
-  const after = new Set(w.keys.jwks().keys.map((k) => k.kid));
-  if (retired || [...before].some((kid) => !after.has(kid))) w.accessTokens.clearCache();
+  await reloadSigningKeys(w, before, retired > 0);
   let rotated: string | undefined;
   if (w.config.KEY_ROTATION_DAYS > 0) {
     const keys = await w.keys.list();
@@ -47,6 +44,16 @@ export async function maintainSigningKeys(w: Warden): Promise<{ retired: number;
     }
   }
   return { retired, rotated };
+}
+
+/**
+ * Another instance may have retired or rotated (and its announcement been lost): reload, and forget
+ * cached verifications if a key left.
+ */
+export async function reloadSigningKeys(w: Warden, before = new Set(w.keys.jwks().keys.map((k) => k.kid)), keyLeft = false): Promise<void> {
+  await w.keys.reload();
+  const after = new Set(w.keys.jwks().keys.map((k) => k.kid));
+  if (keyLeft || [...before].some((kid) => !after.has(kid))) w.accessTokens.clearCache();
 }
 
 export async function adminKeyRoutes(fastify: FastifyInstance) {

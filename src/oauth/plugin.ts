@@ -11,15 +11,13 @@ import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
 import { addIdToken } from './id-token.js';
 import { introspectRoutes } from './introspect.js';
-import { tokenResponseExtensions } from './issue.js';
-import { adminKeyRoutes, maintainSigningKeys } from './keys-routes.js';
+import { adminKeyRoutes, maintainSigningKeys, reloadSigningKeys } from './keys-routes.js';
 import { revokeRoutes } from './revoke.js';
-import { clientAuthentication, grants } from './token-endpoint.js';
 import { userinfoRoutes } from './userinfo.js';
 import { logoutRoutes } from './logout.js';
 import { BackchannelLogout } from '../sessions/backchannel-logout.js';
 
-/** How often signing keys are checked for retirement / scheduled rotation, and old codes pruned. */
+/** How often signing keys are checked for retirement / scheduled rotation, and expired OAuth rows pruned. */
 const MAINTENANCE_MS = 10 * 60_000;
 
 /**
@@ -28,22 +26,54 @@ const MAINTENANCE_MS = 10 * 60_000;
  * /revoke, /introspect, /userinfo, discovery and JWKS, signing-key administration.
  */
 export async function oauthServer(app: FastifyInstance) {
-  grants.set('authorization_code', authorizationCodeGrant);
-  grants.set('client_credentials', clientCredentialsGrant);
-  clientAuthentication.authenticate = authenticateClient;
-  if (!tokenResponseExtensions.includes(addIdToken)) tokenResponseExtensions.push(addIdToken);
+  app.oauth.registerGrantType('authorization_code', authorizationCodeGrant);
+  app.oauth.registerGrantType('client_credentials', clientCredentialsGrant);
+  app.oauth.useClientAuthentication(authenticateClient);
+  app.oauth.addTokenResponseExtension(addIdToken);
 
   const w = app.warden;
-  const timer = setInterval(() => {
-    maintainSigningKeys(w)
-      .then(() => pruneAuthorizationCodes(w.db, new Date(w.clock.now())))
-      .then(() => pruneRefreshTokens(w.db, new Date(w.clock.now()), w.config.REFRESH_REUSE_GRACE_SECONDS))
-      .then(() => pruneSessions(w.db, new Date(w.clock.now()), { accessSeconds: w.config.accessTokenTtlSeconds, refreshSeconds: w.config.refreshTokenTtlSeconds }))
-      .then(() => pruneNewDeviceRows(w.db, new Date(w.clock.now()), w.config.refreshTokenTtlSeconds))
-      .catch((err: unknown) => app.log.error({ err }, 'signing key maintenance failed'));
-  }, MAINTENANCE_MS);
-  timer.unref();
-  w.timers.push(timer);
+  // Several instances on one database: each job runs on one of them at a time (docs/jobs.md).
+  app.jobs.register({
+    name: 'signing-keys.maintain',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: async () => {
+      const { retired, rotated } = await maintainSigningKeys(w);
+      return { retired, rotated: rotated ? 1 : 0 };
+    },
+  });
+  // Every instance: a safety net for a rotation or retirement whose announcement did not arrive.
+  app.jobs.register({ name: 'signing-keys.reload', everyMs: MAINTENANCE_MS, run: () => reloadSigningKeys(w) });
+  app.jobs.register({
+    name: 'authorization-codes.prune',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: ({ db, now }) => pruneAuthorizationCodes(db, now),
+  });
+  app.jobs.register({
+    name: 'refresh-tokens.prune',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: ({ db, now }) => pruneRefreshTokens(db, now, w.config.REFRESH_REUSE_GRACE_SECONDS),
+  });
+  app.jobs.register({
+    name: 'revoked-tokens.prune',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: () => w.revocations.prune(),
+  });
+  app.jobs.register({
+    name: 'sessions.prune',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: ({ db, now }) => pruneSessions(db, now, { accessSeconds: w.config.accessTokenTtlSeconds, refreshSeconds: w.config.refreshTokenTtlSeconds }),
+  });
+  app.jobs.register({
+    name: 'known-devices.prune',
+    everyMs: MAINTENANCE_MS,
+    singleRunner: true,
+    run: ({ db, now }) => pruneNewDeviceRows(db, now, w.config.refreshTokenTtlSeconds),
+  });
 
   // OIDC Back-Channel Logout: this instance's share of the outbox, from the start (a restart resumes it).
   const backchannel = new BackchannelLogout(w, app.log);

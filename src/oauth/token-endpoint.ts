@@ -1,33 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../http/errors.js';
-import type { Warden } from '../warden.js';
-import type { GrantHandler, TokenClient, TokenParams } from './grant.js';
+import type { TokenParams } from './grant.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { publicTokenResponse } from './issue.js';
-
-/** Grant types by name; capabilities register theirs (authorization_code, client_credentials, MFA). */
-export const grants = new Map<string, GrantHandler>([
-  ['password', passwordGrant],
-  ['refresh_token', refreshTokenGrant],
-]);
-
-/**
- * Client authentication for the token endpoint (client_secret_basic / client_secret_post / none).
- * Replaced by the OAuth client registry; without one, only anonymous first-party calls exist.
- */
-export type ClientAuthenticator = (request: FastifyRequest, params: TokenParams, w: Warden) => Promise<TokenClient | undefined>;
-export const clientAuthentication: { authenticate: ClientAuthenticator } = {
-  authenticate: async (request, params) => {
-    if (params.client_id || params.client_secret || request.headers.authorization) {
-      throw invalidRequest('client authentication is not available');
-    }
-    return undefined;
-  },
-};
 
 const TokenBody = Type.Object(
   {
@@ -60,8 +39,12 @@ const OAuthErrorBody = Type.Object(
   { additionalProperties: true, description: 'RFC 6749 §5.2' },
 );
 
+/** POST /token, with the grants every app has (password, refresh_token); features register more into app.oauth. */
 export async function tokenRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const oauth = app.oauth;
+  oauth.registerGrantType('password', passwordGrant);
+  oauth.registerGrantType('refresh_token', refreshTokenGrant);
   app.post(
     '/token',
     {
@@ -82,15 +65,15 @@ export async function tokenRoutes(fastify: FastifyInstance) {
       const params = request.body as TokenParams;
       // FastAPI's OAuth2PasswordRequestForm allows a missing grant_type: it means password.
       const grantType = params.grant_type || (params.username !== undefined ? 'password' : '');
-      const handler = grants.get(grantType);
+      const handler = oauth.grantType(grantType);
       if (!grantType) throw invalidRequest('grant_type is required');
       if (!handler) throw unsupportedGrantType(`unsupported grant_type: ${grantType.slice(0, 100)}`);
-      const client = await clientAuthentication.authenticate(request, params, app.warden);
+      const client = await oauth.authenticateClient(request, params, app.warden);
       // The password grant checks the client itself; urn:warden:mfa only completes a password grant of the same client.
       if (client && grantType !== 'password' && grantType !== 'urn:warden:mfa' && !client.grantTypes.includes(grantType)) {
         throw unauthorizedClient('this client is not allowed that grant type');
       }
-      const res = await handler({ params, client, ctx: requestContext(request), request, warden: app.warden });
+      const res = await handler({ params, client, ctx: requestContext(request), request, warden: app.warden, oauth });
       return publicTokenResponse(res);
     },
   );

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -23,6 +23,13 @@ export interface Database {
    * notifications sent meanwhile are gone. Answers the function that stops listening.
    */
   listen?(channel: string, onMessage: (payload: string) => void, onReconnect: () => void): Promise<() => Promise<void>>;
+  /**
+   * PostgreSQL only: run `work` while holding the advisory lock `key` (pg_try_advisory_xact_lock), or
+   * not at all when another session holds it. The lock lives in a transaction on a connection of its
+   * own, outside the pool, so `work` may use the whole pool (even a pool of one) and the lock goes with
+   * that connection if the process dies.
+   */
+  exclusive?<T>(key: readonly [number, number], work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   close(): Promise<void>;
 }
 
@@ -52,44 +59,100 @@ async function migrationState(db: Db): Promise<{ ok: boolean; reason?: string }>
   }
 }
 
+/** The lock of a PGlite data dir, inside it (see lockDataDir). */
+const LOCK_FILE = 'warden.lock';
+
 export class DataDirInUseError extends Error {
-  constructor(
-    readonly dataDir: string,
-    readonly pid: number,
-  ) {
+  constructor(readonly dataDir: string) {
     super(
-      `the embedded database in ${dataDir} is held by a running Warden (pid ${pid}); use the admin API (/admin/...) while it runs, or stop it first`,
+      `the embedded database in ${dataDir} is held by a running Warden (lock ${join(dataDir, LOCK_FILE)}); use the admin API (/admin/...) while it runs, or stop it first`,
     );
     this.name = 'DataDirInUseError';
   }
 }
 
-function isAlive(pid: number) {
+/**
+ * The PGlite data dir's lock (proper-lockfile): a directory made atomically (mkdir) whose mtime its
+ * holder refreshes every LOCK_UPDATE_MS. A lock not refreshed for LOCK_STALE_MS is stale (its holder was
+ * killed) and is taken over. Only the mtime counts, so it holds across containers sharing a volume,
+ * where a pid means nothing. The stale threshold is far above any pause of the holder's event loop
+ * (the first start's initdb, a migration), so a live holder is never taken for a dead one.
+ */
+const LOCK_STALE_MS = 20_000;
+const LOCK_UPDATE_MS = 2_000;
+
+/**
+ * Take the data dir's lock, or a stale one over; undefined when it is held. Under a second, short lock
+ * (the guard): proper-lockfile alone lets two takers that both saw a stale lock each remove it and make
+ * their own, so both would hold it.
+ */
+export async function tryLockDataDir(dataDir: string): Promise<(() => Promise<void>) | undefined> {
+  // CommonJS: its exports are the default import's, in node and in the bundle alike.
+  const lockfile = (await import('proper-lockfile')).default;
+  const path = join(dataDir, LOCK_FILE);
+  const guardPath = join(dataDir, `${LOCK_FILE}-guard`);
+  const releaseGuard = await lockfile.lock(guardPath, {
+    realpath: false,
+    lockfilePath: guardPath,
+    // Held for a few milliseconds; one left by a process killed in them goes stale in 5 s.
+    stale: 5_000,
+    retries: { retries: 40, minTimeout: 25, maxTimeout: 250 },
+  });
   try {
-    process.kill(pid, 0);
-    return true;
+    return await lockfile.lock(path, {
+      realpath: false,
+      lockfilePath: path,
+      stale: LOCK_STALE_MS,
+      update: LOCK_UPDATE_MS,
+      onCompromised: (err) => {
+        // Another process took the data dir (or it was deleted): writing on would corrupt it.
+        throw new Error(`the lock on the embedded database in ${dataDir} was lost (${err.message}); stopping so that two processes never write it`);
+      },
+    });
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw e;
+  } finally {
+    await releaseGuard().catch(() => {});
   }
 }
 
-/** One writer per PGlite data dir: a pid file taken exclusively, stale ones (dead pid) taken over. */
-function lockDataDir(dataDir: string): () => void {
-  const file = join(dataDir, 'warden.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(dataDir, pid);
-      rmSync(file, { force: true });
-    }
+/**
+ * One writer per PGlite data dir (tryLockDataDir). A lock found held is watched for one refresh:
+ * refreshed, its holder is alive and this start is refused at once; not refreshed, its holder is gone
+ * (kill -9, a lost container), and the lock is taken over once it is stale, without a manual clean-up.
+ */
+export async function lockDataDir(dataDir: string, progress?: (line: string) => void): Promise<() => Promise<void>> {
+  const path = join(dataDir, LOCK_FILE);
+  const take = () => tryLockDataDir(dataDir);
+  const first = await take();
+  if (first) return first;
+  const seen = lockMtime(path);
+  let gone = seen === undefined;
+  const watchUntil = Date.now() + LOCK_UPDATE_MS * 1.5;
+  while (!gone && Date.now() < watchUntil) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = lockMtime(path);
+    if (now === undefined) gone = true;
+    else if (now !== seen) throw new DataDirInUseError(dataDir);
   }
-  throw new Error(`could not lock ${dataDir}`);
+  const age = gone ? LOCK_STALE_MS : Date.now() - seen!;
+  if (age < LOCK_STALE_MS) {
+    const wait = LOCK_STALE_MS - age + 250;
+    progress?.(`${dataDir} is locked by a Warden that stopped without releasing it; taking the lock over in ${Math.ceil(wait / 1000)} s`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+  const second = await take();
+  if (second) return second;
+  throw new DataDirInUseError(dataDir);
+}
+
+function lockMtime(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OpenOptions {
@@ -208,12 +271,12 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  let unlock = () => {};
+  let unlock = async () => {};
   let dataDir: string | undefined;
   let creating = false;
   if (opts.dataDir && !opts.loadDataDir) {
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-    unlock = lockDataDir(opts.dataDir);
+    unlock = await lockDataDir(opts.dataDir, opts.progress);
     dataDir = join(opts.dataDir, 'pgdata');
     creating = !existsSync(join(dataDir, 'PG_VERSION'));
   }
@@ -232,7 +295,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     await client.waitReady;
     if (creating) opts.progress?.(`embedded database created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
-    unlock();
+    await unlock().catch(() => {});
     throw e;
   }
   const db = drizzle(client, { schema }) as unknown as Db;
@@ -245,7 +308,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
       try {
         if (!client.closed) await client.close();
       } finally {
-        unlock();
+        await unlock().catch(() => {});
       }
     },
   };
@@ -285,8 +348,37 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
     },
     ready: () => migrationState(db),
     listen: (channel, onMessage, onReconnect) => listenPostgres(pg, url, channel, onMessage, onReconnect),
+    exclusive: (key, work) => exclusivePostgres(pg, url, key, work),
     close: () => pool.end(),
   };
+}
+
+async function exclusivePostgres<T>(
+  pg: typeof import('pg').default,
+  url: string,
+  key: readonly [number, number],
+  work: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // A connection lost while the work runs is reported by the COMMIT below; it must not crash the process.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ got: boolean }>('select pg_try_advisory_xact_lock($1::int, $2::int) as got', [key[0], key[1]]);
+    if (!rows[0]?.got) {
+      await client.query('rollback');
+      return { ran: false };
+    }
+    try {
+      return { ran: true, value: await work() };
+    } finally {
+      // Ends the transaction and so releases the lock, whether the work succeeded or not.
+      await client.query('commit').catch(() => {});
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** A dedicated client (a pooled one would be handed back and lose its LISTEN), reconnected after a loss. */

@@ -107,12 +107,30 @@ export function voidResetLinks(ex: Executor, userId: string, now: Date) {
 const TIMING_PAD_REFRESH_MS = 5 * 60_000;
 
 export class UsersService {
-  readonly loginGuards: LoginGuard[] = [];
+  readonly #loginGuards: LoginGuard[] = [];
   private timingPadReadAt = -Infinity;
   private timingPadRead: Promise<void> | undefined;
-  readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
+  private readonly registeredHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
+  private readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
+
+  /** Told of every password check of this instance's users (lockout, metrics), in registration order. */
+  addLoginGuard(guard: LoginGuard): void {
+    this.#loginGuards.push(guard);
+  }
+
+  get loginGuards(): readonly LoginGuard[] {
+    return this.#loginGuards;
+  }
+
+  /** After a self-registration (the verification mail). */
+  onRegistered(hook: (user: UserRecord, ctx: RequestContext) => Promise<void>): void {
+    this.registeredHooks.push(hook);
+  }
+
   /** After a change of e-mail address was requested (user.pendingEmail set): the link and the notice are mailed. */
-  readonly emailChangedHooks: Array<(user: UserRecord, ctx: RequestContext) => Promise<void>> = [];
+  onEmailChangeRequested(hook: (user: UserRecord, ctx: RequestContext) => Promise<void>): void {
+    this.emailChangedHooks.push(hook);
+  }
 
   constructor(
     private readonly db: Db,

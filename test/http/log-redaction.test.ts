@@ -79,4 +79,48 @@ describe('log redaction', () => {
       await t.close();
     }
   });
+
+  it('shows error codes (an OAuth error, an error’s own code) while authorization codes in bodies and queries stay redacted', async () => {
+    let out = '';
+    const logStream = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk;
+        cb();
+      },
+    });
+    const t = await createTestApp({ env: { LOG_LEVEL: 'info' }, logStream });
+    try {
+      // A real refused exchange: the code sent is unknown, the answer and the log say invalid_grant.
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'authorization_code', code: 'authz-code-secret-1', redirect_uri: 'https://app.example/cb', client_id: 'nobody', code_verifier: 'v'.repeat(43) }).toString(),
+      });
+      assert.equal(res.statusCode >= 400 && res.statusCode < 500, true, res.body);
+      const refused = (res.json() as { error: string }).error;
+      const lines = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; err?: { code?: string } });
+      const oauth = lines.find((l) => l.msg === 'oauth error');
+      assert.ok(oauth, out);
+      assert.equal(oauth.err?.code, refused, 'the OAuth error code is readable');
+
+      t.app.log.info({ body: { grant_type: 'authorization_code', code: 'authz-code-secret-2' }, query: { code: 'authz-code-secret-3', state: 's' } }, 'callback');
+      t.app.log.info({ err: { code: 'invalid_grant', message: 'm' }, request: { code: 'authz-code-secret-4' } }, 'refused');
+      t.app.log.error({ err: Object.assign(new Error('no such client'), { code: 'invalid_client', details: { code: 'authz-code-secret-5' } }) }, 'failed');
+      const byMsg = (msg: string) => JSON.parse(out.split('\n').find((l) => l.includes(`"msg":"${msg}"`))!);
+      assert.equal(byMsg('callback').body.code, '[redacted]');
+      assert.equal(byMsg('callback').query.code, '[redacted]');
+      assert.equal(byMsg('callback').query.state, 's');
+      assert.equal(byMsg('refused').err.code, 'invalid_grant');
+      assert.equal(byMsg('refused').request.code, '[redacted]');
+      assert.equal(byMsg('failed').err.code, 'invalid_client');
+      assert.equal(byMsg('failed').err.details.code, '[redacted]');
+      for (let i = 1; i <= 5; i++) assert.ok(!out.includes(`authz-code-secret-${i}`), `log contains authz-code-secret-${i}`);
+    } finally {
+      await t.close();
+    }
+  });
 });

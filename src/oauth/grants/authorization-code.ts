@@ -74,6 +74,7 @@ export const authorizationCodeGrant: GrantHandler = async (g) => {
       amr: session?.amr ?? [],
       withRefresh: mayRefresh(client, scopes),
       nonce: row.nonce ?? undefined,
+      responseExtensions: g.oauth.tokenResponseExtensions,
     });
     await recordIssued(tx, row.codeHash, res.familyId ?? null, res.jti);
     await w.audit.record(tx, { type: 'token.issued', actorId: user.id, subjectId: user.id, details: { grant: 'authorization_code', client_id: client.clientId, scope: res.scope } }, g.ctx);

@@ -8,9 +8,8 @@ import { issueUserTokens } from '../issue.js';
 import { FIRST_PARTY_DEFAULT_SCOPES } from '../scopes.js';
 import { decideScopes, defaultScopes, selectApi, type ScopeRequest } from '../../apis/resources.js';
 
-/** Hooks that may interrupt a successful password check (MFA answers mfa_required). */
+/** Hooks that may interrupt a successful password check (MFA answers mfa_required); per app, in OAuthRegistry. */
 export type PasswordGrantStep = (g: GrantContext, user: UserRecord, scopes: string[]) => Promise<void>;
-export const passwordGrantSteps: PasswordGrantStep[] = [];
 
 /**
  * Resource Owner Password Credentials (RFC 6749 §4.3), for first-party apps only. OAuth 2.1 drops it;
@@ -42,7 +41,7 @@ export const passwordGrant: GrantHandler = async (g) => {
     throw e;
   }
   const scopes = decideScopes(w.catalog, { ...ask, subject: { kind: 'user', roles: user.roles } });
-  for (const step of passwordGrantSteps) await step(g, user, scopes);
+  for (const step of g.oauth.passwordGrantSteps) await step(g, user, scopes);
   const scope = scopes.join(' ');
   // One statement writes the session, the refresh token and both audit rows: no transaction, one round trip.
   const res = await issueUserTokens(
@@ -58,6 +57,7 @@ export const passwordGrant: GrantHandler = async (g) => {
       // Each password login is a sign-in of its own: a session, written by the same statement.
       newSession: { amr: ['pwd'], ctx: g.ctx },
       withRefresh: true,
+      responseExtensions: g.oauth.tokenResponseExtensions,
     },
     {
       events: [

@@ -84,5 +84,6 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
     sessionId: outcome.sessionId,
     withRefresh: true,
     issuedRefresh: outcome.refresh,
+    responseExtensions: g.oauth.tokenResponseExtensions,
   });
 };
