@@ -57,12 +57,12 @@ if ((await new Promise((r) => bundle.on('exit', r))) !== 0) {
 }
 env.WARDEN_TEST_BUNDLE = join(bundleDir, 'cli/main.js');
 
-// A test that hangs fails by name after 5 minutes instead of holding the whole run (and CI) until killed;
+// A test that hangs fails by name after 10 minutes instead of holding the whole run (and CI) until killed;
 // a file whose tests have all finished but that leaves a handle open (a Redis connection, a server) is
 // ended too (--test-force-exit, Node 20.14+), instead of keeping the run waiting for ever.
 const [major, minor] = process.versions.node.split('.').map(Number);
 const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...forceExit, '--test-reporter=spec', ...files];
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
 
