@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { count } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { accountTokens, auditEvents, authorizationCodes, consoleSessions, refreshTokens, revokedTokens, sessions } from '../../src/storage/schema.js';
+import { accountTokens, auditEvents, authorizationCodes, consoleSessions, knownDevices, refreshTokens, revokedTokens, sessionEndLinks, sessions } from '../../src/storage/schema.js';
 import { createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 const MINUTE = 60_000;
@@ -117,6 +117,23 @@ describe('prune jobs', () => {
       left.map((r) => r.idHash),
       ['kept'],
     );
+  });
+
+  it('known-devices.prune deletes used or expired end-session links and devices unseen for 400 days', async () => {
+    const sid = randomUUID();
+    await t.warden.db.insert(knownDevices).values([
+      { userId, deviceHash: 'stale', lastSeenAt: new Date(t.clock.now()) },
+      { userId, deviceHash: 'recent', lastSeenAt: new Date(t.clock.now() + 300 * DAY) },
+    ]);
+    await t.warden.db.insert(sessionEndLinks).values([
+      { tokenHash: 'expired', sid, userId, expiresAt: new Date(t.clock.now() + DAY) },
+      { tokenHash: 'used', sid, userId, expiresAt: new Date(t.clock.now() + 500 * DAY), usedAt: new Date(t.clock.now()) },
+      { tokenHash: 'live', sid, userId, expiresAt: new Date(t.clock.now() + 500 * DAY) },
+    ]);
+    t.clock.advance(401 * DAY);
+    assert.equal(await t.app.jobs.runNow('known-devices.prune'), 'ok');
+    assert.deepEqual((await t.warden.db.select().from(knownDevices)).map((r) => r.deviceHash), ['recent']);
+    assert.deepEqual((await t.warden.db.select().from(sessionEndLinks)).map((r) => r.tokenHash), ['live']);
   });
 
   it('audit-events.prune deletes events older than AUDIT_RETENTION_DAYS', async () => {

@@ -42,6 +42,7 @@ describe('job scheduler', () => {
       'refresh-tokens.prune': { everyMs: 600_000, single: true },
       'revoked-tokens.prune': { everyMs: 600_000, single: true },
       'sessions.prune': { everyMs: 600_000, single: true },
+      'known-devices.prune': { everyMs: 600_000, single: true },
       'account-tokens.prune': { everyMs: 3_600_000, single: true },
       'console-sessions.prune': { everyMs: 3_600_000, single: true },
     });
