@@ -71,6 +71,7 @@ describe('the start banner', () => {
         `  API            ${url}  (tokens: POST /token; discovery: /.well-known/openid-configuration)`,
         `  docs           ${url}/docs`,
         `  admin console  ${url}/admin`,
+        `  account page   ${url}/account`,
         `  issuer         http://127.0.0.1:0`,
         `  database       embedded (PGlite) in ${s.config.dataDir}`,
         '  shared state   in this process (one instance; set REDIS_URL for several)',
