@@ -50,6 +50,7 @@ export const SettingsSchema = Type.Object({
     default: 'nist',
     description: 'classic also requires a digit and an uppercase letter',
   }),
+  BREACHED_PASSWORDS_FILE: OptStr('sorted file of SHA-1 hashes of breached passwords (HASH:COUNT a line, Pwned Passwords single-file form): a password found there is refused (docs/passkeys.md)'),
   HASH_CONCURRENCY: Int(0, 0, 64, 'password hashes at once; 0 = every core where hashing threads run at low priority (Linux), else cores - 1'),
   HASH_QUEUE: Int(64, 0, 10000, 'password hashes waiting; beyond it logins get 503 + Retry-After'),
   ARGON2_MEMORY_KIB: Int(19456, 8192, 1048576, 'argon2id memory cost'),
