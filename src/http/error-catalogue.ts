@@ -228,9 +228,9 @@ export const ERROR_CATALOGUE = {
   },
   invalid_passkey: {
     family: P,
-    status: [400],
+    status: [400, 422],
     title: 'Passkey not accepted',
-    text: 'The WebAuthn response did not verify: its challenge is unknown, expired or already used, it comes from another origin or relying party, the user was not verified, the credential is unknown or removed, or its signature counter went backwards (a possible cloned authenticator; audited as passkey.counter_regressed). Ask for new options and try again (docs/passkeys.md).',
+    text: 'The WebAuthn response did not verify: its challenge is unknown, expired or already used, it comes from another origin or relying party, the user was not verified, the credential is unknown or removed, or its signature counter went backwards (a possible cloned authenticator; audited as passkey.counter_regressed). Ask for new options and try again (docs/passkeys.md). 422: the user holds the most passkeys allowed (20) already; remove one first.',
   },
   same_password: {
     family: P,
