@@ -213,7 +213,7 @@ ${
 ${input(v, 'passkeys', 'name', 'Name of the new passkey', 'text', 'off')}
 ${v.recent ? '' : input(v, 'passkeys', 'password', 'Your password (you signed in more than 5 minutes ago)', 'password', 'current-password')}
 <button type="submit">Add a passkey</button>
-<p id="passkey-add-status" role="status"></p>
+<p id="passkey-add-status" aria-live="polite"></p>
 </form>`;
 }
 

@@ -65,7 +65,7 @@ ${hidden(o.ix, o.csrf, 'login')}
 <form method="post" action="/passkeys/verify" id="passkey-form" hidden>
 <input type="hidden" name="interaction" value="${o.ix}"><input type="hidden" name="csrf" value="${o.csrf}"><input type="hidden" name="response" value="">
 <p><button type="button" id="passkey-signin" class="secondary">Sign in with a passkey</button></p>
-<p id="passkey-status" role="status"></p>
+<p id="passkey-status" aria-live="polite"></p>
 </form>
 <p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="${registerLink(o.registerReturn)}">Create an account</a>` : ''}</p>`,
     scriptTags(),
