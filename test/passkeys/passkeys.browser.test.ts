@@ -252,6 +252,18 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
 
     const fresh = await tokensFor(t.app, 'alice');
     const items = (await t.app.inject({ method: 'GET', url: '/users/me/passkeys', headers: bearer(fresh.access_token) })).json().items as { id: string }[];
+    // Admins see a user's passkeys and may remove them; a user token may not use the admin API.
+    const root = await tokensFor(t.app, 'root');
+    const aliceId = (await t.app.inject({ method: 'GET', url: '/users/me', headers: bearer(fresh.access_token) })).json().id as string;
+    const adminList = await t.app.inject({ method: 'GET', url: `/admin/users/${aliceId}/passkeys`, headers: bearer(root.access_token) });
+    assert.equal(adminList.statusCode, 200);
+    assert.deepEqual(
+      (adminList.json().items as { id: string }[]).map((i) => i.id),
+      items.map((i) => i.id),
+    );
+    assert.equal((await t.app.inject({ method: 'GET', url: `/admin/users/${aliceId}/passkeys`, headers: bearer(fresh.access_token) })).statusCode, 403);
+    const unknown = await t.app.inject({ method: 'DELETE', url: `/admin/users/${aliceId}/passkeys/00000000-0000-4000-8000-000000000000`, headers: bearer(root.access_token) });
+    assert.equal(unknown.statusCode, 404);
     const other = await registerUser(t.app, 'bob');
     const bobs = await tokensFor(t.app, 'bob');
     const notHis = await t.app.inject({ method: 'DELETE', url: `/users/me/passkeys/${items[0]!.id}`, headers: bearer(bobs.access_token) });
