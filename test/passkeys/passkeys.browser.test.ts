@@ -170,9 +170,9 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
   }
 
   /** An assertion signed with the virtual authenticator's own key, with whatever client data a test wants. */
-  function assertion(cred: VirtualCredential, clientData: Record<string, unknown>, counter: number) {
+  function assertion(cred: VirtualCredential, clientData: Record<string, unknown>, counter: number, extraFlags = 0) {
     const clientDataJSON = Buffer.from(JSON.stringify(clientData));
-    const flags = 0x01 | 0x04; // user present, user verified
+    const flags = 0x01 | 0x04 | extraFlags; // user present, user verified
     const count = Buffer.alloc(4);
     count.writeUInt32BE(counter);
     const authData = Buffer.concat([createHash('sha256').update('localhost').digest(), Buffer.from([flags]), count]);
@@ -227,6 +227,23 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     const res = await verify(new Jar(), stale);
     assert.equal(res.statusCode, 400);
     assert.equal((await audit('passkey.counter_regressed')).length, 1);
+  });
+
+  it('a credential whose backup eligibility changed, and a post without the sign-in form\'s CSRF cookie, are refused', skip, async () => {
+    const cred = await credential();
+    const before = (await audit('passkey.used')).length;
+    // BE + BS: now claims to be a synced passkey, registered as a single-device one.
+    const flipped = assertion(cred, { type: 'webauthn.get', challenge: await options(), origin: base, crossOrigin: false }, cred.signCount + 20, 0x08 | 0x10);
+    assert.equal((await verify(new Jar(), flipped)).statusCode, 400);
+    assert.equal(((await audit('passkey.failed')).at(-1)!.details as { reason: string }).reason, 'backup_state');
+
+    const good = assertion(cred, { type: 'webauthn.get', challenge: await options(), origin: base, crossOrigin: false }, cred.signCount + 30);
+    const ix = await interaction(new Jar());
+    const f = form({ ...ix, response: JSON.stringify(good) });
+    const forged = await t.app.inject({ method: 'POST', url: '/passkeys/verify', headers: f.headers, payload: f.payload });
+    assert.equal(forged.statusCode, 400);
+    assert.match(forged.body, /expired or did not come from this site/);
+    assert.equal((await audit('passkey.used')).length, before);
   });
 
   it('registration needs a recent sign-in or the password; removal is audited and the passkey stops working', skip, async () => {
