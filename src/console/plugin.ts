@@ -94,7 +94,6 @@ export async function consolePlugin(fastify: FastifyInstance) {
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   const cookies = new ConsoleCookies(w.config);
   const sessions = new ConsoleSessions(w);
-  const passkeys = new PasskeyService(w);
   app.decorateRequest('consoleSession', undefined);
 
   const viewer = (request: FastifyRequest): Viewer => ({ user: request.consoleSession!.user, csrfToken: request.consoleSession!.csrfToken });
@@ -216,6 +215,8 @@ export async function consolePlugin(fastify: FastifyInstance) {
       throw e;
     }
   });
+
+  const passkeys = new PasskeyService(w);
 
   async function renderUser(request: FastifyRequest, reply: FastifyReply, id: string, status = 200, error?: string) {
     if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
