@@ -294,4 +294,21 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     const failed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, 'passkey.failed')));
     assert.equal((failed.at(-1)!.details as { reason: string }).reason, 'unknown_credential');
   });
+
+  it('on the account page, adding a passkey long after signing in asks for the password first', skip, async () => {
+    // The browser is still signed in (the passkey sign-in above), now more than 5 minutes ago.
+    await page.goto(`${base}/account`);
+    await page.getByRole('heading', { name: 'Passkeys' }).waitFor();
+    const password = page.getByLabel('Your password (you signed in more than 5 minutes ago)');
+    assert.equal(await password.count(), 1);
+    await page.getByLabel('Name of the new passkey').fill('Second key');
+    await password.fill('not the password at all');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('The passkey was not added: current_password: is not correct').waitFor();
+    await password.fill(STRONG_PASSWORD);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByText('The passkey was added').waitFor();
+    await page.getByRole('heading', { name: 'Second key' }).waitFor();
+    assert.deepEqual(violations, []);
+  });
 });
