@@ -5,7 +5,10 @@ import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../audit/audit-log.js';
 import { findAuditEvents, type AuditRow } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
-import { html, PAGE_CSP } from '../http/html.js';
+import { html, SCRIPT_PAGE_CSP } from '../http/html.js';
+import { PasskeyError, PasskeyService, toPasskeyOut, type PasskeyOut } from '../passkeys/service.js';
+import { scriptTags } from '../passkeys/script.js';
+import { signInMethod } from '../oauth/authorize/routes.js';
 import { alert, notice, page } from '../pages/layout.js';
 import { ProblemError } from '../http/errors.js';
 import { asPage } from '../http/security-headers.js';
@@ -14,6 +17,7 @@ import { OWN_PAGES_CLIENT_ID } from '../oauth/authorize/routes.js';
 import { BrowserCookies, liveSessionUser, type LoginSession } from '../oauth/authorize/session.js';
 import { endOtherUserSessions, endUserSession, listSessions, type SessionOut } from '../sessions/self-service.js';
 import type { UserRecord } from '../users/repository.js';
+import { RECENT_SIGN_IN_MS } from '../users/service.js';
 import type { Warden } from '../warden.js';
 import { sameOriginForm } from './pages.js';
 
@@ -41,6 +45,9 @@ const Form = Type.Object(
     confirm_password: Type.Optional(Type.String({ maxLength: 1024 })),
     code: Type.Optional(Type.String({ maxLength: 100 })),
     password: Type.Optional(Type.String({ maxLength: 1024 })),
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    response: Type.Optional(Type.String({ maxLength: 16384 })),
+    passkey: Type.Optional(Type.String({ maxLength: 100 })),
   },
   { additionalProperties: Type.String({ maxLength: 4096 }) },
 );
@@ -52,11 +59,13 @@ const DONE: Record<string, string> = {
   others_ended: 'Every other session was ended.',
   password_changed: 'Your password was changed. Your other sessions were ended.',
   mfa_removed: 'Two-step verification was turned off.',
+  passkey_added: 'The passkey was added. You can sign in with it now.',
+  passkey_removed: 'The passkey was removed.',
 };
 
 /** What one section of the page shows after a failed post: a message and the failing fields. */
 interface FormError {
-  form: 'password' | 'mfa' | 'sessions';
+  form: 'password' | 'mfa' | 'sessions' | 'passkeys';
   message: string;
   fields: Record<string, string>;
 }
@@ -69,6 +78,9 @@ interface View {
   signIns: AuditRow[];
   mfa: boolean;
   recoveryCodesLeft: number;
+  passkeys: PasskeyOut[];
+  /** The sign-in is recent enough to add a passkey without the password. */
+  recent: boolean;
   done?: string | undefined;
   error?: FormError | undefined;
   /** After "set up": the new secret, shown once, and the confirmation form. */
@@ -100,7 +112,7 @@ function method(e: AuditRow): string {
   const d = (e.details ?? {}) as Record<string, unknown>;
   if (e.type === 'mfa.failed') return 'two-step code';
   const amr = Array.isArray(d.amr) ? (d.amr as string[]) : d.mfa ? ['pwd', 'otp'] : ['pwd'];
-  const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+  const how = signInMethod(amr);
   const where =
     d.via === 'authorize' ? (d.client_id === OWN_PAGES_CLIENT_ID ? 'account page' : 'browser sign-in') : d.via === 'console' ? 'admin console' : d.via === 'password_grant' ? 'app (API)' : '';
   return where ? `${how} (${where})` : how;
@@ -130,7 +142,7 @@ function sessionItem(v: View, s: SessionOut) {
 <article>
 <h3>${s.user_agent ?? 'Unknown device'}${s.current ? html` <strong>(this session)</strong>` : ''}</h3>
 <dl>
-<dt>Signed in</dt><dd>${time(new Date(s.created_at))} with ${s.amr.includes('otp') ? 'password + two-step code' : 'password'}</dd>
+<dt>Signed in</dt><dd>${time(new Date(s.created_at))} with ${signInMethod(s.amr)}</dd>
 <dt>Last used</dt><dd>${time(new Date(s.last_used_at))}</dd>
 <dt>IP address</dt><dd>${s.ip ?? 'unknown'}</dd>
 <dt>Applications</dt><dd>${apps}</dd>
@@ -178,6 +190,33 @@ ${formAlert(v, 'mfa')}
 <form method="post" action="${PATH}/mfa/totp/start">${csrfField(v)}<button type="submit">Set up two-step verification</button></form>`;
 }
 
+function passkeySection(v: View) {
+  return html`<p>A passkey signs you in with your device's screen lock or a security key instead of your password, and cannot be phished.</p>
+${formAlert(v, 'passkeys')}
+${
+  v.passkeys.length
+    ? html`<ul class="sessions">${v.passkeys.map(
+        (p) => html`<li><article>
+<h3>${p.name}</h3>
+<dl>
+<dt>Added</dt><dd>${time(new Date(p.created_at))}</dd>
+<dt>Last used</dt><dd>${p.last_used_at ? time(new Date(p.last_used_at)) : 'never'}</dd>
+<dt>Synced</dt><dd>${p.backed_up ? 'yes (a synced passkey)' : 'no (this device only)'}</dd>
+</dl>
+<form method="post" action="${PATH}/passkeys/remove">${csrfField(v)}<input type="hidden" name="passkey" value="${p.id}"><button type="submit" class="secondary">Remove ${p.name}</button></form>
+</article></li>`,
+      )}</ul>`
+    : html`<p>No passkeys yet.</p>`
+}
+<form method="post" action="${PATH}/passkeys/add" id="passkey-add">${csrfField(v)}
+<input type="hidden" name="response" value="">
+${input(v, 'passkeys', 'name', 'Name of the new passkey', 'text', 'off')}
+${v.recent ? '' : input(v, 'passkeys', 'password', 'Your password (you signed in more than 5 minutes ago)', 'password', 'current-password')}
+<button type="submit">Add a passkey</button>
+<p id="passkey-add-status" aria-live="polite"></p>
+</form>`;
+}
+
 export function accountView(v: View): string {
   const others = v.sessions.filter((s) => !s.current).length;
   const nav = html`<nav aria-label="Account"><p>Signed in as <strong>${v.user.username}</strong> (${v.user.email}) · <a href="/logout">Sign out</a></p></nav>`;
@@ -211,11 +250,15 @@ ${input(v, 'password', 'confirm_password', 'New password again', 'password', 'ne
 <button type="submit">Change password</button>
 </form>
 </section>
+<section aria-labelledby="passkeys-heading">
+<h2 id="passkeys-heading">Passkeys</h2>
+${passkeySection(v)}
+</section>
 <section aria-labelledby="mfa-heading">
 <h2 id="mfa-heading">Two-step verification</h2>
 ${mfaSection(v)}
 </section>`;
-  return page({ title: 'Your account', body, nav, width: 'wide' });
+  return page({ title: 'Your account', body, nav, width: 'wide', scripts: scriptTags() });
 }
 
 function refused(reply: FastifyReply, status: number, message: string) {
@@ -235,6 +278,7 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
   const w: Warden = app.warden;
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   const cookies = new BrowserCookies(w);
+  const passkeys = new PasskeyService(w);
 
   /** The browser's sign-in, when it is still good: not ended, the user enabled and not logged out since. */
   async function signedIn(request: FastifyRequest): Promise<{ session: LoginSession; user: UserRecord } | undefined> {
@@ -252,16 +296,17 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
   ) {
     const csrfCookie = cookies.csrfToken(request, reply);
     await w.audit.flush();
-    const [sessions, logins, mfaFailures, mfa, recoveryCodesLeft] = await Promise.all([
+    const [sessions, logins, mfaFailures, mfa, recoveryCodesLeft, keys] = await Promise.all([
       listSessions(w, s.user.id, s.session.sid),
       findAuditEvents(w.db, { subject: s.user.id, type: 'login.*', limit: 20 }),
       findAuditEvents(w.db, { subject: s.user.id, type: 'mfa.failed', limit: 20 }),
       w.mfa.isEnrolled(s.user.id),
       w.mfa.recoveryCodesLeft(s.user.id),
+      passkeys.list(s.user.id),
     ]);
     const signIns = [...logins.items, ...mfaFailures.items].sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id).slice(0, 20);
-    const view: View = { user: s.user, session: s.session, csrf: formToken(csrfCookie, s.session.sid), sessions, signIns, mfa, recoveryCodesLeft, ...extra };
-    return asPage(reply.code(status)).header('referrer-policy', 'same-origin').send(accountView(view));
+    const view: View = { user: s.user, session: s.session, csrf: formToken(csrfCookie, s.session.sid), sessions, signIns, mfa, recoveryCodesLeft, passkeys: keys.map(toPasskeyOut), recent: w.clock.now() - s.session.authTime <= RECENT_SIGN_IN_MS, ...extra };
+    return asPage(reply.code(status), SCRIPT_PAGE_CSP).header('referrer-policy', 'same-origin').send(accountView(view));
   }
 
   /** Not signed in: the /authorize login page, whose sign-in comes back here. */
@@ -273,7 +318,7 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
       false,
       PATH,
     );
-    return asPage(reply.code(200), PAGE_CSP).send(loginPage({ ix: ix.id, csrf: ix.csrf, clientName: 'your Warden account' }));
+    return asPage(reply.code(200), SCRIPT_PAGE_CSP).send(loginPage({ ix: ix.id, csrf: ix.csrf, clientName: 'your Warden account' }));
   }
 
   app.get(PATH, { config: { access: ACCESS }, schema: HIDDEN }, async (request, reply) => {
@@ -349,6 +394,55 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
     'account',
   );
 
+  /** Registration options for the page's script (JSON): a recent sign-in or the password first. */
+  action(
+    '/passkeys/options',
+    async (_request, reply, s, body, ctx) => {
+      try {
+        await passkeys.checkRecent(s.user, s.session.authTime, body.password || undefined, ctx);
+        const options = await passkeys.registrationOptions(s.user);
+        return await reply.header('cache-control', 'no-store').send(options);
+      } catch (e) {
+        if (!(e instanceof ProblemError) || e.status >= 500) throw e;
+        return reply.code(e.status).header('cache-control', 'no-store').send({ detail: e.detail, errors: e.errors ?? [] });
+      }
+    },
+    'account',
+  );
+
+  action(
+    '/passkeys/add',
+    async (request, reply, s, body, ctx) => {
+      const name = (body.name ?? '').trim();
+      if (!name) return render(request, reply, s, 422, { error: { form: 'passkeys', message: 'Give the passkey a name.', fields: { name: 'is required' } } });
+      let response: unknown;
+      try {
+        response = JSON.parse(body.response ?? '');
+      } catch {
+        response = undefined;
+      }
+      try {
+        await passkeys.register(s.user, response, name, ctx);
+      } catch (e) {
+        if (!(e instanceof ProblemError) || e.status >= 500) throw e;
+        const message = e instanceof PasskeyError ? 'The passkey was not added (the request expired or was not accepted). Try again.' : e.detail;
+        return render(request, reply, s, e.status, { error: { form: 'passkeys', message, fields: {} } });
+      }
+      return reply.redirect(`${PATH}?done=passkey_added`, 303);
+    },
+    'account',
+  );
+
+  action('/passkeys/remove', async (request, reply, s, body, ctx) => {
+    try {
+      await passkeys.remove(s.user.id, body.passkey ?? '', ctx);
+    } catch (e) {
+      if (!(e instanceof ProblemError) || e.status >= 500) throw e;
+      return render(request, reply, s, 404, { error: { form: 'passkeys', message: 'That passkey does not exist or was removed already.', fields: {} } });
+    }
+    return reply.redirect(`${PATH}?done=passkey_removed`, 303);
+  });
+
   action('/mfa/totp/start', async (request, reply, s) => {
     try {
       const enrolment = await w.mfa.beginEnrolment(s.user);
@@ -388,4 +482,5 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
     'account',
   );
 }
+
 

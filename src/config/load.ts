@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Value } from 'typebox/value';
@@ -103,6 +103,13 @@ export function parseConfig(env: Record<string, string | undefined>, cores = 2):
   }
   const s = converted as Settings;
 
+  if (s.BREACHED_PASSWORDS_FILE) {
+    try {
+      accessSync(s.BREACHED_PASSWORDS_FILE, constants.R_OK);
+    } catch {
+      problem('BREACHED_PASSWORDS_FILE', 'is not a readable file');
+    }
+  }
   const tls = Boolean(s.TLS_CERT_FILE && s.TLS_KEY_FILE);
   if (Boolean(s.TLS_CERT_FILE) !== Boolean(s.TLS_KEY_FILE)) {
     problem(s.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');

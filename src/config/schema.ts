@@ -27,6 +27,8 @@ export const SettingsSchema = Type.Object({
   REDIS_PREFIX: Str('warden:', 'prefix of every Redis key and pub/sub channel: give each deployment sharing one Redis its own (database numbers do not separate pub/sub)'),
   ISSUER: OptStr('public base URL and JWT iss (default: the address the server prints, http://HOST:PORT)'),
   PUBLIC_URL: OptStr('base URL for links in mails (default ISSUER)'),
+  WEBAUTHN_RP_ID: OptStr('passkeys: the WebAuthn relying-party ID, a domain (default: the host of PUBLIC_URL); docs/passkeys.md'),
+  WEBAUTHN_ORIGINS: OptStr('passkeys: comma list of origins a passkey may be used from (default: the origins of PUBLIC_URL and ISSUER)'),
   JWT_AUDIENCE: Str('warden', 'aud of access tokens; empty for none'),
   JWT_SUBJECT: Type.Union([Type.Literal('id'), Type.Literal('username')], { default: 'id', description: 'what sub carries' }),
   JWT_ALGORITHM: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('HS256')], {
@@ -50,6 +52,7 @@ export const SettingsSchema = Type.Object({
     default: 'nist',
     description: 'classic also requires a digit and an uppercase letter',
   }),
+  BREACHED_PASSWORDS_FILE: OptStr('sorted file of SHA-1 hashes of breached passwords (HASH:COUNT a line, Pwned Passwords single-file form): a password found there is refused (docs/passkeys.md)'),
   HASH_CONCURRENCY: Int(0, 0, 64, 'password hashes at once; 0 = every core where hashing threads run at low priority (Linux), else cores - 1'),
   HASH_QUEUE: Int(64, 0, 10000, 'password hashes waiting; beyond it logins get 503 + Retry-After'),
   ARGON2_MEMORY_KIB: Int(19456, 8192, 1048576, 'argon2id memory cost'),

@@ -1,4 +1,5 @@
 import type { SessionOut } from '../sessions/self-service.js';
+import type { PasskeyOut } from '../passkeys/service.js';
 import { html, type SafeHtml } from '../http/html.js';
 import { alert, confirmForm, notice, page } from '../pages/layout.js';
 import type { AuditRow } from '../audit/repository.js';
@@ -133,6 +134,8 @@ export function userPage(
     roles: readonly string[];
     /** The user's live sessions, each with an end button (src/sessions/self-service.ts). */
     sessions?: readonly SessionOut[];
+    /** The user's passkeys, each with a remove button (docs/passkeys.md). */
+    passkeys?: readonly PasskeyOut[];
   },
 ) {
   const action = (path: string, label: string, extra: SafeHtml | string = '') =>
@@ -167,10 +170,29 @@ ${confirmed(v, `${BASE}/users/${u.id}/logout`, 'Force logout (end every session)
 ${opts.locked === undefined ? '' : action('unlock', opts.locked ? 'Unlock (clear failed logins)' : 'Clear failed-login counters')}
 </div>
 ${opts.sessions ? sessionsTable(v, u, opts.sessions) : ''}
+${opts.passkeys ? passkeysTable(v, u, opts.passkeys) : ''}
 <h2>Recent events about ${u.username}</h2>
 ${auditTable(opts.events, `Latest security events with ${u.username} as subject`, opts.names)}
 <p><a href="${BASE}/audit?subject=${u.id}">All events about this user</a></p>`,
   );
+}
+
+/** A user's passkeys on their console page: one row each, with a button that removes that one. */
+function passkeysTable(v: Viewer, u: UserRecord, keys: readonly PasskeyOut[]) {
+  return html`<h2 id="passkeys">Passkeys</h2>
+<table>
+<caption>Passkeys of ${u.username} (${keys.length})</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Added</th><th scope="col">Last used</th><th scope="col">Synced</th><th scope="col">Action</th></tr></thead>
+<tbody>
+${keys.length ? '' : html`<tr><td colspan="5">No passkeys.</td></tr>`}
+${keys.map(
+  (p) => html`<tr>
+<td>${p.name}</td><td>${date(new Date(p.created_at))}</td><td>${p.last_used_at ? date(new Date(p.last_used_at)) : 'never'}</td><td>${p.backed_up ? 'yes' : 'no'}</td>
+<td><form method="post" action="${BASE}/users/${u.id}/passkeys/${p.id}/remove" class="inline">${csrf(v)}<button type="submit" aria-label="Remove passkey ${p.name}">Remove</button></form></td>
+</tr>`,
+)}
+</tbody>
+</table>`;
 }
 
 /** A user's live sessions on their console page: one row each, with a button that ends that one. */

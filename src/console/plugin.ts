@@ -12,6 +12,7 @@ import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { ClientMetadata } from '../oauth/clients/schemas.js';
 import { LoginError } from '../users/service.js';
 import { endUserSession, listSessions } from '../sessions/self-service.js';
+import { PasskeyService, toPasskeyOut } from '../passkeys/service.js';
 import {
   auditPage,
   BASE,
@@ -49,6 +50,7 @@ const DONE: Record<string, string> = {
   enabled: 'Account enabled.',
   logout: 'Every session of this user was ended.',
   session_ended: 'The session was ended; its tokens stopped working.',
+  passkey_removed: 'The passkey was removed.',
   unlocked: 'Failed-login counters cleared.',
   deleted: 'Client deleted.',
   rotated: 'A new signing key is active.',
@@ -215,22 +217,25 @@ export async function consolePlugin(fastify: FastifyInstance) {
     }
   });
 
+  const passkeys = new PasskeyService(w);
+
   async function renderUser(request: FastifyRequest, reply: FastifyReply, id: string, status = 200, error?: string) {
     if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
     const user = await w.users.get(id).catch(() => undefined);
     if (!user) return send(reply, 404, refusedPage('No such user.'));
     await w.audit.flush();
-    const [locked, mfa, events, sessions] = await Promise.all([
+    const [locked, mfa, events, sessions, keys] = await Promise.all([
       w.lockout.isLocked(user),
       w.mfa.isEnrolled(user.id),
       findAuditEvents(w.db, { subject: user.id, limit: 20 }),
       listSessions(w, user.id),
+      passkeys.list(user.id),
     ]);
     const done = DONE[String((request.query as Record<string, unknown>).done)];
     await w.catalog.fresh();
     const roles = w.catalog.roles().map((r) => r.name);
     const names = await auditEventNames(w.db, events.items);
-    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, names, done, error, roles, sessions }));
+    return send(reply, status, userPage(viewer(request), user, { locked, mfa, events: events.items, names, done, error, roles, sessions, passkeys: keys.map(toPasskeyOut) }));
   }
 
   app.get(`${BASE}/users/:id`, opts('users:read'), async (request, reply) => renderUser(request, reply, (request.params as { id: string }).id));
@@ -281,6 +286,18 @@ export async function consolePlugin(fastify: FastifyInstance) {
       return reply.redirect(`${BASE}/users/${id}?done=session_ended`, 303);
     } catch (e) {
       if (e instanceof ProblemError) return renderUser(request, reply, id, e.status, 'No such live session of this user.');
+      throw e;
+    }
+  });
+  // One passkey: one that is not this user's answers as an unknown one (docs/passkeys.md).
+  app.post(`${BASE}/users/:id/passkeys/:pid/remove`, opts('users:update'), async (request, reply) => {
+    const { id, pid } = request.params as { id: string; pid: string };
+    if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));
+    try {
+      await passkeys.remove(id, pid, ctxOf(request));
+      return reply.redirect(`${BASE}/users/${id}?done=passkey_removed`, 303);
+    } catch (e) {
+      if (e instanceof ProblemError) return renderUser(request, reply, id, e.status, 'No such passkey of this user.');
       throw e;
     }
   });

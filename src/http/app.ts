@@ -1,3 +1,4 @@
+import { passkeyRoutes } from '../passkeys/routes.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -127,6 +128,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(accountRoutes);
   await app.register(accountPages);
   await app.register(accountPageRoutes);
+  await app.register(passkeyRoutes);
   await app.register(consolePlugin);
   await app.register(setupPlugin);
   await app.register(registerPagePlugin);

@@ -224,7 +224,13 @@ export const ERROR_CATALOGUE = {
     family: P,
     status: [422],
     title: 'Current password required',
-    text: 'Changing the e-mail address needs `current_password` as well, so that a stolen access token alone cannot take the account over through a password reset. Send it with the change.',
+    text: 'Changing the e-mail address or adding a passkey needs `current_password` as well (or a sign-in within the last 5 minutes), so that a stolen access token alone cannot take the account over. Send it with the change.',
+  },
+  invalid_passkey: {
+    family: P,
+    status: [400, 422],
+    title: 'Passkey not accepted',
+    text: 'The WebAuthn response did not verify: its challenge is unknown, expired or already used, it comes from another origin or relying party, the user was not verified, the credential is unknown or removed, or its signature counter went backwards (a possible cloned authenticator; audited as passkey.counter_regressed). Ask for new options and try again (docs/passkeys.md). 422: the user holds the most passkeys allowed (20) already; remove one first.',
   },
   same_password: {
     family: P,

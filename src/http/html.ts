@@ -32,7 +32,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
  * A bare HTML document (no inline script or style, so the CSP can forbid both). Server-rendered pages
  * use the shared layout, `page()` in src/pages/layout.ts; this is for what has no server around it (mail).
  */
-export function htmlDocument(title: string, body: SafeHtml, opts: { stylesheet?: string; icon?: string } = {}): string {
+export function htmlDocument(title: string, body: SafeHtml, opts: { stylesheet?: string; icon?: string; scripts?: readonly string[] } = {}): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -41,6 +41,7 @@ export function htmlDocument(title: string, body: SafeHtml, opts: { stylesheet?:
 <title>${title}</title>
 ${opts.icon ? html`<link rel="icon" href="${opts.icon}">` : ''}
 ${opts.stylesheet ? html`<link rel="stylesheet" href="${opts.stylesheet}">` : ''}
+${(opts.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>
 ${body}
@@ -52,3 +53,9 @@ ${body}
 /** Strict CSP for server-rendered pages: nothing inline, nothing from elsewhere, no framing. */
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * The page CSP for the pages that run the passkey script (the sign-in and account pages): scripts only
+ * from this origin's own files (no inline script), and fetch only back to this origin.
+ */
+export const SCRIPT_PAGE_CSP = `${PAGE_CSP}; script-src 'self'; connect-src 'self'`;

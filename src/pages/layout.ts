@@ -21,6 +21,8 @@ export interface PageOptions {
   home?: string;
   /** Name shown as the brand (default "Warden"). */
   brand?: string;
+  /** Script files (this origin's, deferred); the page must be sent with SCRIPT_PAGE_CSP. */
+  scripts?: readonly string[];
 }
 
 /** A whole page: skip link, top bar, one card of content with the heading, a small footer. */
@@ -38,7 +40,7 @@ ${o.nav ?? ''}
 ${o.body}
 </main>
 <footer class="footer"><p>Warden identity server · <a href="/">Home</a></p></footer>`,
-    { stylesheet: STYLESHEET_URL, icon: ICON_URL },
+    { stylesheet: STYLESHEET_URL, icon: ICON_URL, ...(o.scripts ? { scripts: o.scripts } : {}) },
   );
 }
 

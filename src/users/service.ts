@@ -11,6 +11,7 @@ import { eq } from 'drizzle-orm';
 import { endSessions, type EndReason, type Ended } from '../sessions/repository.js';
 import { consoleSessions } from '../storage/schema.js';
 import { HasherOverloadedError, type PasswordHasher } from './password-hasher.js';
+import { isBreached } from './breached-passwords.js';
 import { checkPassword } from './password-policy.js';
 import {
   emailKey,
@@ -149,8 +150,12 @@ export class UsersService {
     return { minLength: this.config.PASSWORD_MIN_LENGTH, classic: this.config.PASSWORD_POLICY === 'classic' };
   }
 
-  checkPasswordOrThrow(password: string, ctx: { username?: string | undefined; email?: string | undefined }, field = 'password') {
+  async checkPasswordOrThrow(password: string, ctx: { username?: string | undefined; email?: string | undefined }, field = 'password') {
     const problems = checkPassword(password, this.policy, ctx, field);
+    const file = this.config.BREACHED_PASSWORDS_FILE;
+    if (!problems.length && file && (await isBreached(file, password))) {
+      problems.push({ field, message: 'has appeared in a data breach; choose another' });
+    }
     if (problems.length) throw unprocessable('weak_password', `${field} does not meet the password policy`, problems);
   }
 
@@ -161,7 +166,7 @@ export class UsersService {
   }
 
   async create(input: NewUserInput, ctx: RequestContext, auditType = 'user.registered'): Promise<UserRecord> {
-    this.checkPasswordOrThrow(input.password, { username: input.username, email: input.email });
+    await this.checkPasswordOrThrow(input.password, { username: input.username, email: input.email });
     const passwordHash = await this.hasher.hash(input.password);
     let user: UserRecord;
     try {
@@ -390,7 +395,7 @@ export class UsersService {
     newPassword: string,
     opts: { keepSession?: string | undefined; reason?: EndReason } = {},
   ) {
-    this.checkPasswordOrThrow(newPassword, { username: user.username, email: user.email }, 'new_password');
+    await this.checkPasswordOrThrow(newPassword, { username: user.username, email: user.email }, 'new_password');
     const passwordHash = await this.hasher.hash(newPassword);
     const now = this.now();
     await updateUser(ex, user.id, { passwordHash }, now);

@@ -59,7 +59,7 @@ describe('admin console in a real browser', () => {
     assert.equal(new URL(page.url()).pathname, '/admin/console/login');
     await page.getByLabel('Username or e-mail').fill('root');
     await page.getByLabel('Password').fill(STRONG_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
     await assertInert();
     assert.ok((await page.locator('header').innerText()).includes(`Root ${XSS}`));

@@ -318,7 +318,7 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
       assert.equal(first!.status(), 200, await page.content());
       await page.getByLabel('Username or e-mail').fill('pageuser');
       await page.getByLabel('Password').fill(STRONG_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
       // Served by both instances in turn: the sign-in session and its CSRF binding are shared.
       await page.reload();

@@ -1,11 +1,12 @@
 import { html, type SafeHtml } from '../../http/html.js';
 import { alert, notice, page } from '../../pages/layout.js';
+import { scriptTags } from '../../passkeys/script.js';
 import { SCOPES } from '../scopes.js';
 import type { Api } from '../../apis/repository.js';
 import type { AuthorizationRequest } from './session.js';
 
-function shell(title: string, body: SafeHtml): string {
-  return page({ title, body });
+function shell(title: string, body: SafeHtml, scripts?: readonly string[]): string {
+  return page({ title, body, ...(scripts ? { scripts } : {}) });
 }
 
 const hidden = (ix: string, csrf: string, action: string) =>
@@ -61,7 +62,13 @@ ${hidden(o.ix, o.csrf, 'login')}
 <p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>
+<form method="post" action="/passkeys/verify" id="passkey-form" hidden>
+<input type="hidden" name="interaction" value="${o.ix}"><input type="hidden" name="csrf" value="${o.csrf}"><input type="hidden" name="response" value="">
+<p><button type="button" id="passkey-signin" class="secondary">Sign in with a passkey</button></p>
+<p id="passkey-status" aria-live="polite"></p>
+</form>
 <p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="${registerLink(o.registerReturn)}">Create an account</a>` : ''}</p>`,
+    scriptTags(),
   );
 }
 

@@ -3,7 +3,8 @@ import cookie from '@fastify/cookie';
 import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../../audit/audit-log.js';
 import { requestContext } from '../../audit/request-context.js';
-import { PAGE_CSP } from '../../http/html.js';
+import { SCRIPT_PAGE_CSP } from '../../http/html.js';
+import { PasskeyError, PasskeyService } from '../../passkeys/service.js';
 import { asPage } from '../../http/security-headers.js';
 import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
@@ -56,15 +57,26 @@ const FormBody = Type.Object(
 );
 type FormBody = Static<typeof FormBody>;
 
+const PasskeyVerifyBody = Type.Object(
+  {
+    interaction: Type.Optional(Type.String({ maxLength: 100 })),
+    csrf: Type.Optional(Type.String({ maxLength: 100 })),
+    response: Type.Optional(Type.String({ maxLength: 16384, description: 'the PublicKeyCredential as JSON text' })),
+  },
+  { additionalProperties: false },
+);
+type PasskeyVerifyBody = Static<typeof PasskeyVerifyBody>;
+
 /**
  * The strict page CSP, except that our forms may lead to the client's redirect URI: browsers apply
  * form-action to the redirect that follows a form post (CSP3 §6.3.1).
  */
 function pageCsp(redirectUri?: string): string {
-  if (!redirectUri) return PAGE_CSP;
+  // The sign-in page runs the passkey script (this origin's file, no inline script).
+  if (!redirectUri) return SCRIPT_PAGE_CSP;
   const u = new URL(redirectUri);
   const target = u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol;
-  return PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${target}`);
+  return SCRIPT_PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${target}`);
 }
 
 function sendPage(reply: FastifyReply, status: number, body: string, redirectUri?: string) {
@@ -74,6 +86,12 @@ function sendPage(reply: FastifyReply, status: number, body: string, redirectUri
 /** GET → 302; after a form post → 303 so the browser follows with a GET. */
 function redirect(request: FastifyRequest, reply: FastifyReply, url: string) {
   return reply.header('cache-control', 'no-store').redirect(url, request.method === 'POST' ? 303 : 302);
+}
+
+/** How a sign-in was made, in words (mails, the account page). */
+export function signInMethod(amr: readonly string[]): string {
+  if (amr.includes('hwk')) return 'passkey';
+  return amr.includes('otp') ? 'password + two-step code' : 'password';
 }
 
 /** The sign-in session cookie and the interaction's CSRF token are checked by the pages themselves. */
@@ -188,7 +206,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     // A browser the user has not signed in from before: mail them, with a link that ends this session.
     const user = await findUserById(w.db, userId);
     if (user) {
-      const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+      const how = signInMethod(amr);
       const where = client.clientId === OWN_PAGES_CLIENT_ID ? 'account page' : client.clientName;
       await signInFromDevice(w, { user, sid: session.sid, deviceKey: browserDeviceKey(request, reply, cookies.secure), method: `${how} (browser, ${where})`, ctx }, request.log);
     }
@@ -262,6 +280,49 @@ export async function authorizeRoutes(app: FastifyInstance) {
     await cookies.saveInteraction(ix);
     return advance(request, reply, client, ix);
   }
+
+  /**
+   * "Sign in with a passkey" on the sign-in page (docs/passkeys.md): the page's script got options from
+   * POST /passkeys/options and the browser's assertion; posted here as a form with the interaction and
+   * its CSRF token, it signs in like the password form (no second factor: the authenticator verified the
+   * user), amr ["hwk", "user"].
+   */
+  const passkeys = new PasskeyService(w);
+  app.post(
+    '/passkeys/verify',
+    {
+      config: { access: { kind: 'public', reason: 'the sign-in page posts a passkey assertion; the interaction and its cookie-bound CSRF token are checked here' }, page: true, rateLimitGroup: 'token' },
+      schema: {
+        tags: ['oauth'],
+        summary: 'Sign in with a passkey: the WebAuthn assertion (JSON text in `response`) for the sign-in page\'s interaction',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        body: PasskeyVerifyBody,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as PasskeyVerifyBody;
+      const ix = await cookies.loadInteraction(body.interaction);
+      if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
+        return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
+      }
+      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
+      if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
+      let response: unknown;
+      try {
+        response = JSON.parse(body.response ?? '');
+      } catch {
+        response = undefined;
+      }
+      try {
+        const { user, userVerified } = await passkeys.authenticate(response, requestContext(request));
+        delete ix.pending;
+        return await signedIn(request, reply, client, ix, user.id, userVerified ? ['hwk', 'user'] : ['hwk'], w.clock.now());
+      } catch (e) {
+        if (!(e instanceof PasskeyError)) throw e;
+        return sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error: 'That passkey could not be used to sign in.' }), ix.req.redirectUri);
+      }
+    },
+  );
 
   app.get(
     '/authorize',
