@@ -30,6 +30,7 @@ import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { federationApiRoutes } from '../federation/routes.js';
 import { sessionRoutes } from '../sessions/routes.js';
 import { pagesPlugin } from '../pages/routes.js';
 import { registerPagePlugin } from '../users/register-page.js';
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(adminUserRoutes);
   await app.register(sessionRoutes);
   await app.register(adminApiRoutes);
+  await app.register(federationApiRoutes);
   await app.register(lockoutRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);

@@ -45,6 +45,8 @@ export interface LoginPageOptions {
   login?: string | undefined;
   /** The authorization request again, for "create an account" to return to; absent: no such link. */
   registerReturn?: string | undefined;
+  /** Upstream identity providers: a "Sign in with …" link each (docs/federation.md). */
+  providers?: Array<{ id: string; name: string }> | undefined;
 }
 
 /** /register, coming back to this request afterwards when it fits the return_to limit (src/users/register-page.ts). */
@@ -61,6 +63,7 @@ ${hidden(o.ix, o.csrf, 'login')}
 <p><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>
+${o.providers?.length ? html`<ul class="federation">${o.providers.map((p) => html`<li><a class="button secondary" href="/federation/${p.id}/start?interaction=${o.ix}">Sign in with ${p.name}</a></li>`)}</ul>` : ''}
 <p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="${registerLink(o.registerReturn)}">Create an account</a>` : ''}</p>`,
   );
 }

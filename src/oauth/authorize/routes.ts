@@ -27,6 +27,7 @@ import {
 } from './request.js';
 import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
 import type { OAuthErrorCode } from '../../http/error-catalogue.js';
+import { confirmLink, federationRoutes, identityProvidersOf, type AuthorizeHooks } from '../../federation/flow.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -86,11 +87,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const cookies = new BrowserCookies(w);
 
   /** What every rendering of the sign-in page shows: the client, and "create an account" while registration is open. */
-  const loginOpts = (client: OAuthClient, ix: Interaction) => ({
+  const loginOpts = async (client: OAuthClient, ix: Interaction) => ({
     ix: ix.id,
     csrf: ix.csrf,
     clientName: client.clientName,
     registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
+    // "Sign in with …" buttons (docs/federation.md).
+    providers: (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name })),
   });
 
   const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
@@ -116,7 +119,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
         await cookies.dropInteraction(ix);
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
-      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)), notice: takeSignInNotice(request, reply) }), req.redirectUri);
     }
     // A sign-in for Warden's own account page: back to it, signed in; no client, no code.
     if (ix.returnTo) {
@@ -147,7 +150,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     const now = new Date(w.clock.now());
     // The client joins the sign-in session; one ended meanwhile gives no code.
     if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
-      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)) }), req.redirectUri);
     }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
@@ -177,7 +180,8 @@ export async function authorizeRoutes(app: FastifyInstance) {
     // A browser the user has not signed in from before: mail them, with a link that ends this session.
     const user = await findUserById(w.db, userId);
     if (user) {
-      const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+      const first = amr.includes('fed') ? 'upstream sign-in' : 'password';
+      const how = amr.includes('otp') ? `${first} + two-step code` : first;
       const where = client.clientId === OWN_PAGES_CLIENT_ID ? 'account page' : client.clientName;
       await signInFromDevice(w, { user, sid: session.sid, deviceKey: browserDeviceKey(request, reply, cookies.secure), method: `${how} (browser, ${where})`, ctx }, request.log);
     }
@@ -185,7 +189,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
-    const page = (error: string) => sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error, login: body.username }), ix.req.redirectUri);
+    const page = async (error: string) => sendPage(reply, 400, loginPage({ ...(await loginOpts(client, ix)), error, login: body.username }), ix.req.redirectUri);
     const name = body.username?.trim();
     if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
     let user: UserRecord;
@@ -223,9 +227,9 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
         delete ix.pending;
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), ix.req.redirectUri);
+        return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)) }), ix.req.redirectUri);
       }
-      return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
+      return signedIn(request, reply, client, ix, pending.userId, [...(pending.amr ?? ['pwd']), 'otp'], pending.authTime);
     }
     pending.mfaFailures += 1;
     if (pending.mfaFailures >= MAX_MFA_FAILURES) {
@@ -251,6 +255,33 @@ export async function authorizeRoutes(app: FastifyInstance) {
     await cookies.saveInteraction(ix);
     return advance(request, reply, client, ix);
   }
+
+  /**
+   * A sign-in by an upstream identity provider (src/federation/flow.ts): the same second factor as a
+   * password sign-in when the account has one, then the session.
+   */
+  async function federatedSignIn(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, user: UserRecord, amr: string[]) {
+    const mfa = secondFactor(w);
+    const now = w.clock.now();
+    if (mfa) {
+      const need = mfa.requirement ? await mfa.requirement(user) : (await mfa.isEnrolled(user.id)) ? 'totp' : 'none';
+      if (need === 'enrollment_required') return sendPage(reply, 400, errorPage('Two-step verification needed', 'Your account must set up two-step verification before signing in here.'));
+      if (need === 'totp') {
+        ix.pending = { userId: user.id, authTime: now, login: user.username, mfaFailures: 0, amr };
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), ix.req.redirectUri);
+      }
+    }
+    return signedIn(request, reply, client, ix, user.id, amr, now);
+  }
+
+  const hooks: AuthorizeHooks = {
+    cookies,
+    clientOf: async (ix) => (ix.returnTo ? ownPagesClient : w.clients.find(ix.req.clientId)),
+    signIn: federatedSignIn,
+    sendPage,
+  };
+  await federationRoutes(app, hooks);
 
   app.get(
     '/authorize',
@@ -305,6 +336,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (body.action === 'login') return login(request, reply, client, ix, body);
       if (body.action === 'mfa') return verifyMfa(request, reply, client, ix, body);
       if (body.action === 'consent') return consent(request, reply, client, ix, body);
+      if (body.action === 'link') return confirmLink(w, hooks, request, reply, client, ix, body);
       return advance(request, reply, client, ix);
     },
   );

@@ -38,7 +38,7 @@ export interface Interaction {
   /** prompt=login: the existing session is not enough. Cleared once the user signs in here. */
   forceLogin: boolean;
   /** Password checked, second factor still due. */
-  pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
+  pending?: { userId: string; authTime: number; login: string; mfaFailures: number; amr?: string[] };
   consented?: boolean;
   /**
    * A sign-in for one of Warden's own pages (the account page, src/account/account-page.ts) rather than
