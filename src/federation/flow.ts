@@ -107,18 +107,22 @@ class FederationError extends Error {
 
 /** openid-client's refusal, as the reason the audit gives (oauth4webapi's claim comparison names the claim). */
 function classify(e: unknown): FederationError {
-  const err = e as { code?: string; cause?: { claim?: string }; error?: string };
+  type Failure = Error & { code?: string; cause?: Failure & { claim?: string }; error?: string };
+  const err = e as Failure;
+  // openid-client wraps oauth4webapi's error (same code) around the original, whose cause names the claim.
+  const inner = err.cause && err.cause.code === err.code ? err.cause : err;
+  const message = String(inner.message);
   if (err.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') {
-    const claim = err.cause?.claim;
+    const claim = inner.cause?.claim;
     if (claim === 'nonce') return new FederationError('nonce_mismatch', 'The identity provider\'s answer does not belong to this sign-in.');
     if (claim === 'iss') return new FederationError('issuer_mismatch', 'The identity provider\'s token was issued by someone else.');
     if (claim === 'aud' || claim === 'azp') return new FederationError('audience_mismatch', 'The identity provider\'s token was meant for another application.');
     return new FederationError('token_invalid', 'The identity provider\'s token could not be verified.', { claim });
   }
-  if (err.code === 'OAUTH_INVALID_RESPONSE' && /"iss"/.test((e as Error).message)) {
+  if (err.code === 'OAUTH_INVALID_RESPONSE' && /"iss"/.test(message)) {
     return new FederationError('issuer_mismatch', 'The identity provider\'s answer came from another issuer.');
   }
-  if (err.code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test((e as Error).message)) {
+  if (err.code === 'OAUTH_INVALID_RESPONSE' && /"state"/.test(message)) {
     return new FederationError('state_mismatch', 'The identity provider\'s answer does not belong to this sign-in.');
   }
   if (typeof err.error === 'string') return new FederationError('token_invalid', 'The identity provider refused the sign-in.', { error: err.error.slice(0, 64) });

@@ -238,8 +238,9 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
     const tokens = await oidc.authorizationCodeGrant(req.config, callback!, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
     const claims = tokens.claims()!;
     assert.equal(claims.preferred_username, 'alice');
-    assert.deepEqual(claims.amr, ['fed']);
     const [alice] = await t.warden.db.select().from(users).where(eq(users.username, 'alice'));
+    const [session] = await t.warden.db.select().from(sessions).where(eq(sessions.userId, alice!.id));
+    assert.deepEqual(session!.amr, ['fed'], 'the session says how: upstream sign-in');
     assert.equal(alice!.email, 'alice@upstream.test');
     assert.equal(alice!.emailVerified, true);
     const links = await t.warden.db.select().from(userIdentities).where(eq(userIdentities.userId, alice!.id));
@@ -317,7 +318,8 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
     assert.match(await res.text(), /Sign-in failed/);
     assert.ok(!jar.has('warden_session'), 'no session cookie');
     assert.equal(await sessionCount(), sessionsBefore, 'no session');
-    assert.ok((await auditReasons()).includes(reason), `audited as ${reason}`);
+    const reasons = await auditReasons();
+    assert.ok(reasons.includes(reason), `audited as ${reason}: ${reasons.join(',')}`);
   }
 
   it('the fake provider, answered right, signs in (the control for the cases below)', { skip: skip.skip }, async () => {
