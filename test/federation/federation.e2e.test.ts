@@ -280,7 +280,6 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
     }
     const tokens = await oidc.authorizationCodeGrant(req.config, landed()!, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
     assert.equal(tokens.claims()!.sub, carol!.id);
-    await context.close();
 
     const own = await tokensFor(t.app, 'carol');
     const list = await t.app.inject({ method: 'GET', url: '/users/me/identities', headers: bearer(own.access_token) });
@@ -292,8 +291,16 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
     // Another user cannot remove it.
     const other = await tokensFor(t.app, 'victim');
     assert.equal((await t.app.inject({ method: 'DELETE', url: `/users/me/identities/${items[0]!.id}`, headers: bearer(other.access_token) })).statusCode, 404);
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/users/me/identities/${items[0]!.id}`, headers: bearer(own.access_token) })).statusCode, 204);
+    // The account page shows the link and removes it.
+    await page.goto(`${issuer}/account`);
+    const section = page.locator('section', { has: page.getByRole('heading', { name: 'Linked sign-in providers' }) });
+    assert.match(await section.innerText(), /Upstream \(carol@example\.com\)/);
+    await section.getByRole('button', { name: 'Remove link' }).click();
+    await page.getByText('The link was removed').waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Linked sign-in providers' }).count(), 0);
+    await context.close();
     assert.equal((await t.app.inject({ method: 'GET', url: '/users/me/identities', headers: bearer(own.access_token) })).json().items.length, 0);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/users/me/identities/${items[0]!.id}`, headers: bearer(own.access_token) })).statusCode, 404);
   });
 
   /** HTTP level against the fake provider: /authorize, the start, and a callback the test writes. */
