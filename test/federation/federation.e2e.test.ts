@@ -123,7 +123,10 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
     if (skip.skip) return;
     const port = await freePort();
     issuer = `http://127.0.0.1:${port}`;
-    t = await createTestApp({ env: { ISSUER: issuer, REGISTRATION: 'open' } });
+    // With WARDEN_TEST_REDIS_URL the upstream leg's state (state, nonce, PKCE verifier) lives in Redis.
+    const redisUrl = process.env.WARDEN_TEST_REDIS_URL;
+    const redis: Record<string, string> = redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `wt-fed-${process.pid}:` } : {};
+    t = await createTestApp({ env: { ISSUER: issuer, REGISTRATION: 'open', ...redis } });
     await t.app.listen({ host: '127.0.0.1', port });
     admin = await createAdmin(t);
     app = await registerClient(t, admin.access_token, { client_name: 'Orders', redirect_uris: [APP_REDIRECT], scope: 'openid profile email' });
