@@ -106,7 +106,8 @@ function method(e: AuditRow): string {
   const d = (e.details ?? {}) as Record<string, unknown>;
   if (e.type === 'mfa.failed') return 'two-step code';
   const amr = Array.isArray(d.amr) ? (d.amr as string[]) : d.mfa ? ['pwd', 'otp'] : ['pwd'];
-  const how = amr.includes('otp') ? 'password + two-step code' : 'password';
+  const first = amr.includes('fed') ? 'upstream sign-in' : 'password';
+  const how = amr.includes('otp') ? `${first} + two-step code` : first;
   const where =
     d.via === 'authorize' ? (d.client_id === OWN_PAGES_CLIENT_ID ? 'account page' : 'browser sign-in') : d.via === 'console' ? 'admin console' : d.via === 'password_grant' ? 'app (API)' : '';
   return where ? `${how} (${where})` : how;

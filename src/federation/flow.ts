@@ -93,6 +93,8 @@ interface UpstreamIdentity {
   username: string | undefined;
   fullName: string | undefined;
   amr: string[];
+  /** The upstream id_token's amr, for the audit only. */
+  upstreamAmr?: string[] | undefined;
 }
 
 class FederationError extends Error {
@@ -246,7 +248,9 @@ export async function federationRoutes(app: FastifyInstance, hooks: AuthorizeHoo
       emailVerified: verified,
       username: str(info.preferred_username) ?? str(claims.preferred_username),
       fullName: str(info.name) ?? str(claims.name),
-      amr: Array.isArray(claims.amr) && claims.amr.every((a) => typeof a === 'string') ? ['fed', ...(claims.amr as string[])] : ['fed'],
+      // Only `fed`: the upstream's own amr values (e.g. "otp") are its claims, not checks Warden made.
+      amr: ['fed'],
+      upstreamAmr: Array.isArray(claims.amr) ? claims.amr.filter((a): a is string => typeof a === 'string').slice(0, 10) : undefined,
     };
   }
 
@@ -326,7 +330,7 @@ export async function federationRoutes(app: FastifyInstance, hooks: AuthorizeHoo
         const user = await findUserById(w.db, link.userId);
         if (!user || user.disabled) return fail(request, reply, id, new FederationError('account_disabled', 'This account cannot sign in.'), link.userId);
         await w.db.update(userIdentities).set({ lastUsedAt: now }).where(eq(userIdentities.id, link.id));
-        await w.audit.record(w.db, { type: 'federation.signed_in', subjectId: user.id, details: { provider_id: id } }, ctx);
+        await w.audit.record(w.db, { type: 'federation.signed_in', subjectId: user.id, details: { provider_id: id, ...(identity.upstreamAmr ? { upstream_amr: identity.upstreamAmr } : {}) } }, ctx);
         return hooks.signIn(request, reply, client, ix, user, identity.amr);
       }
 
