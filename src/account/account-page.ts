@@ -20,6 +20,8 @@ import type { UserRecord } from '../users/repository.js';
 import { RECENT_SIGN_IN_MS } from '../users/service.js';
 import type { Warden } from '../warden.js';
 import { sameOriginForm } from './pages.js';
+import { identityProvidersOf } from '../federation/flow.js';
+import { identitiesSection, listIdentities, removeIdentity, type IdentityView } from '../federation/account-section.js';
 
 /**
  * The account page, GET /account (docs/account.md): a signed-in user's sessions (end one, end all
@@ -40,6 +42,7 @@ const Form = Type.Object(
   {
     csrf: Type.Optional(Type.String({ maxLength: 100 })),
     sid: Type.Optional(Type.String({ maxLength: 100 })),
+    identity: Type.Optional(Type.String({ maxLength: 100 })),
     current_password: Type.Optional(Type.String({ maxLength: 1024 })),
     new_password: Type.Optional(Type.String({ maxLength: 1024 })),
     confirm_password: Type.Optional(Type.String({ maxLength: 1024 })),
@@ -61,6 +64,7 @@ const DONE: Record<string, string> = {
   mfa_removed: 'Two-step verification was turned off.',
   passkey_added: 'The passkey was added. You can sign in with it now.',
   passkey_removed: 'The passkey was removed.',
+  identity_removed: 'The link was removed: that account no longer signs you in here.',
 };
 
 /** What one section of the page shows after a failed post: a message and the failing fields. */
@@ -81,6 +85,8 @@ interface View {
   passkeys: PasskeyOut[];
   /** The sign-in is recent enough to add a passkey without the password. */
   recent: boolean;
+  /** Links to upstream identity providers (docs/federation.md). */
+  identities?: IdentityView[];
   done?: string | undefined;
   error?: FormError | undefined;
   /** After "set up": the new secret, shown once, and the confirmation form. */
@@ -239,6 +245,7 @@ ${v.signIns.map((e) => html`<tr><td>${time(e.at)}</td><td>${result(e)}</td><td>$
 </tbody>
 </table>
 </section>
+${identitiesSection(v.identities ?? [], csrfField(v))}
 <section aria-labelledby="password-heading">
 <h2 id="password-heading">Password</h2>
 ${formAlert(v, 'password')}
@@ -296,16 +303,17 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
   ) {
     const csrfCookie = cookies.csrfToken(request, reply);
     await w.audit.flush();
-    const [sessions, logins, mfaFailures, mfa, recoveryCodesLeft, keys] = await Promise.all([
+    const [sessions, logins, mfaFailures, mfa, recoveryCodesLeft, keys, identities] = await Promise.all([
       listSessions(w, s.user.id, s.session.sid),
       findAuditEvents(w.db, { subject: s.user.id, type: 'login.*', limit: 20 }),
       findAuditEvents(w.db, { subject: s.user.id, type: 'mfa.failed', limit: 20 }),
       w.mfa.isEnrolled(s.user.id),
       w.mfa.recoveryCodesLeft(s.user.id),
       passkeys.list(s.user.id),
+      listIdentities(w.db, s.user.id),
     ]);
     const signIns = [...logins.items, ...mfaFailures.items].sort((a, b) => b.at.getTime() - a.at.getTime() || b.id - a.id).slice(0, 20);
-    const view: View = { user: s.user, session: s.session, csrf: formToken(csrfCookie, s.session.sid), sessions, signIns, mfa, recoveryCodesLeft, passkeys: keys.map(toPasskeyOut), recent: w.clock.now() - s.session.authTime <= RECENT_SIGN_IN_MS, ...extra };
+    const view: View = { user: s.user, session: s.session, csrf: formToken(csrfCookie, s.session.sid), sessions, signIns, mfa, recoveryCodesLeft, passkeys: keys.map(toPasskeyOut), recent: w.clock.now() - s.session.authTime <= RECENT_SIGN_IN_MS, identities, ...extra };
     return asPage(reply.code(status), SCRIPT_PAGE_CSP).header('referrer-policy', 'same-origin').send(accountView(view));
   }
 
@@ -318,7 +326,8 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
       false,
       PATH,
     );
-    return asPage(reply.code(200), SCRIPT_PAGE_CSP).send(loginPage({ ix: ix.id, csrf: ix.csrf, clientName: 'your Warden account' }));
+    const providers = (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name }));
+    return asPage(reply.code(200), SCRIPT_PAGE_CSP).send(loginPage({ ix: ix.id, csrf: ix.csrf, clientName: 'your Warden account', providers }));
   }
 
   app.get(PATH, { config: { access: ACCESS }, schema: HIDDEN }, async (request, reply) => {
@@ -361,6 +370,15 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
       return render(request, reply, s, 404, { error: { form: 'sessions', message: 'That session does not exist or has already ended.', fields: {} } });
     }
     return reply.redirect(`${PATH}?done=session_ended`, 303);
+  });
+
+  action('/identities/remove', async (request, reply, s, body, ctx) => {
+    const id = body.identity ?? '';
+    if (!(await removeIdentity(w.db, s.user.id, id))) {
+      return render(request, reply, s, 404, { error: { form: 'sessions', message: 'That link does not exist or was already removed.', fields: {} } });
+    }
+    await w.audit.record(w.db, { type: 'federation.unlinked', subjectId: s.user.id, details: { identity_id: id } }, ctx);
+    return reply.redirect(`${PATH}?done=identity_removed`, 303);
   });
 
   action('/sessions/logout-others', async (_request, reply, s, _body, ctx) => {

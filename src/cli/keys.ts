@@ -30,13 +30,13 @@ export const keysList: Command = {
 
 export const keysReencrypt: Command = {
   name: 'keys reencrypt',
-  summary: 'encrypt stored signing keys and TOTP secrets with the first ENCRYPTION_KEY (every start does it too)',
+  summary: 'encrypt stored signing keys, TOTP secrets and identity provider secrets with the first ENCRYPTION_KEY (every start does it too)',
   usage: 'keys reencrypt',
   async run() {
     await withWarden(async (w) => {
       const keyring = Keyring.fromConfig(w.config);
       await sealSecretsAtRest(w.db, keyring);
-      console.log(`signing keys and TOTP secrets are encrypted with key ${keyring.currentKeyId}; older ENCRYPTION_KEY entries may be removed`);
+      console.log(`signing keys, TOTP secrets and identity provider secrets are encrypted with key ${keyring.currentKeyId}; older ENCRYPTION_KEY entries may be removed`);
     });
   },
 };

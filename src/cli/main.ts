@@ -15,6 +15,7 @@ import { clientCreate, clientDelete, clientList, clientRotateSecret } from './cl
 import { auditTail } from './audit.js';
 import { apiCreate, apiDelete, apiList, apiScopeAdd, apiScopeRemove } from './api.js';
 import { roleCreate, roleDelete, roleGrant, roleList, roleRevoke } from './role.js';
+import { idpAdd, idpDelete, idpList } from './idp.js';
 
 const serve: Command = {
   name: 'serve',
@@ -38,7 +39,7 @@ const migrate: Command = {
 };
 
 export const commands: Command[] = [serve, migrate, userCreate, userList, userSetPassword, userSetRoles, userDisable, userEnable, userDelete, userImport, keysRotate, keysList, keysReencrypt, clientCreate, clientList, clientRotateSecret, clientDelete, auditTail,
-  apiCreate, apiList, apiDelete, apiScopeAdd, apiScopeRemove, roleCreate, roleList, roleDelete, roleGrant, roleRevoke];
+  apiCreate, apiList, apiDelete, apiScopeAdd, apiScopeRemove, roleCreate, roleList, roleDelete, roleGrant, roleRevoke, idpAdd, idpList, idpDelete];
 
 function help() {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -31,6 +31,7 @@ import { docsPlugin } from './docs.js';
 import { installRouteAccess } from '../access/route-access.js';
 import { consolePlugin } from '../console/plugin.js';
 import { adminApiRoutes } from '../apis/routes.js';
+import { federationApiRoutes } from '../federation/routes.js';
 import { sessionRoutes } from '../sessions/routes.js';
 import { JobScheduler } from '../jobs/scheduler.js';
 import { OAuthRegistry } from '../oauth/registry.js';
@@ -122,6 +123,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(adminUserRoutes);
   await app.register(sessionRoutes);
   await app.register(adminApiRoutes);
+  await app.register(federationApiRoutes);
   await app.register(lockoutRoutes);
   await app.register(itemRoutes);
   await app.register(exampleRoutes);

@@ -37,6 +37,7 @@ const derive = (secret: string) => Buffer.from(hkdfSync('sha256', secret, HKDF_S
 export const sealedAt = {
   signingKey: (kid: string) => `signing_keys.private_key:${kid}`,
   totpSecret: (userId: string) => `mfa_totp.secret:${userId}`,
+  idpClientSecret: (providerId: string) => `identity_providers.client_secret:${providerId}`,
 };
 
 export class Keyring {

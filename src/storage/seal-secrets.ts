@@ -1,7 +1,7 @@
 import { and, eq, isNotNull, like, not, or } from 'drizzle-orm';
 import type { Db } from './database.js';
 import { sealedAt, type Keyring } from './encryption.js';
-import { mfaTotp, signingKeys } from './schema.js';
+import { identityProviders, mfaTotp, signingKeys } from './schema.js';
 
 /**
  * Start-up data migration, run by every start (idempotent): secrets stored in clear by earlier
@@ -11,7 +11,7 @@ import { mfaTotp, signingKeys } from './schema.js';
  * nothing left to do. A value sealed under a key the ring lacks stops the start (ConfigError naming
  * ENCRYPTION_KEY), before the server answers anything.
  */
-export async function sealSecretsAtRest(db: Db, keyring: Keyring): Promise<{ signingKeys: number; totpSecrets: number }> {
+export async function sealSecretsAtRest(db: Db, keyring: Keyring): Promise<{ signingKeys: number; totpSecrets: number; idpSecrets: number }> {
   // base64url ids may hold `_`, a LIKE wildcard.
   const current = `enc1:${keyring.currentKeyId.replace(/[_%\\]/g, (c) => `\\${c}`)}:%`;
   return db.transaction(async (tx) => {
@@ -40,6 +40,16 @@ export async function sealSecretsAtRest(db: Db, keyring: Keyring): Promise<{ sig
       const secret = keyring.seal(keyring.open(row.secret, sealedAt.totpSecret(row.userId)), sealedAt.totpSecret(row.userId));
       await tx.update(mfaTotp).set({ secret }).where(eq(mfaTotp.userId, row.userId));
     }
-    return { signingKeys: keys, totpSecrets: totpRows.length };
+    // Upstream identity providers' client secrets (docs/federation.md).
+    const idpRows = await tx
+      .select({ id: identityProviders.id, secret: identityProviders.clientSecret })
+      .from(identityProviders)
+      .where(not(like(identityProviders.clientSecret, current)))
+      .for('update');
+    for (const row of idpRows) {
+      const secret = keyring.seal(keyring.open(row.secret, sealedAt.idpClientSecret(row.id)), sealedAt.idpClientSecret(row.id));
+      await tx.update(identityProviders).set({ clientSecret: secret }).where(eq(identityProviders.id, row.id));
+    }
+    return { signingKeys: keys, totpSecrets: totpRows.length, idpSecrets: idpRows.length };
   });
 }

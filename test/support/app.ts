@@ -65,6 +65,8 @@ export function testDatabase(): Promise<Database> {
 }
 
 const TABLES = [
+  'user_identities',
+  'identity_providers',
   'audit_events',
   'backchannel_logouts',
   'revoked_tokens',

@@ -46,6 +46,8 @@ export interface LoginPageOptions {
   login?: string | undefined;
   /** The authorization request again, for "create an account" to return to; absent: no such link. */
   registerReturn?: string | undefined;
+  /** Upstream identity providers: a "Sign in with …" link each (docs/federation.md). */
+  providers?: Array<{ id: string; name: string }> | undefined;
 }
 
 /** /register, coming back to this request afterwards when it fits the return_to limit (src/users/register-page.ts). */
@@ -67,6 +69,7 @@ ${hidden(o.ix, o.csrf, 'login')}
 <p><button type="button" id="passkey-signin" class="secondary">Sign in with a passkey</button></p>
 <p id="passkey-status" aria-live="polite"></p>
 </form>
+${o.providers?.length ? html`<ul class="federation">${o.providers.map((p) => html`<li><a class="button secondary" href="/federation/${p.id}/start?interaction=${o.ix}">Sign in with ${p.name}</a></li>`)}</ul>` : ''}
 <p class="below"><a href="/password/forgot">Forgot your password?</a>${o.registerReturn ? html`<a href="${registerLink(o.registerReturn)}">Create an account</a>` : ''}</p>`,
     scriptTags(),
   );

@@ -28,6 +28,7 @@ import {
 } from './request.js';
 import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
 import type { OAuthErrorCode } from '../../http/error-catalogue.js';
+import { confirmLink, federationRoutes, identityProvidersOf, type AuthorizeHooks } from '../../federation/flow.js';
 
 /** What the authorization endpoint needs of the MFA service (src/account/mfa.ts). */
 interface SecondFactor {
@@ -91,7 +92,8 @@ function redirect(request: FastifyRequest, reply: FastifyReply, url: string) {
 /** How a sign-in was made, in words (mails, the account page). */
 export function signInMethod(amr: readonly string[]): string {
   if (amr.includes('hwk')) return 'passkey';
-  return amr.includes('otp') ? 'password + two-step code' : 'password';
+  const first = amr.includes('fed') ? 'upstream sign-in' : 'password';
+  return amr.includes('otp') ? `${first} + two-step code` : first;
 }
 
 /** The sign-in session cookie and the interaction's CSRF token are checked by the pages themselves. */
@@ -104,11 +106,13 @@ export async function authorizeRoutes(app: FastifyInstance) {
   const cookies = new BrowserCookies(w);
 
   /** What every rendering of the sign-in page shows: the client, and "create an account" while registration is open. */
-  const loginOpts = (client: OAuthClient, ix: Interaction) => ({
+  const loginOpts = async (client: OAuthClient, ix: Interaction) => ({
     ix: ix.id,
     csrf: ix.csrf,
     clientName: client.clientName,
     registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
+    // "Sign in with …" buttons (docs/federation.md).
+    providers: (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name })),
   });
 
   const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
@@ -144,7 +148,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
         await cookies.dropInteraction(ix);
         return redirectError(request, reply, ix, 'login_required', 'the user is not signed in');
       }
-      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix), notice: takeSignInNotice(request, reply) }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)), notice: takeSignInNotice(request, reply) }), req.redirectUri);
     }
     // A sign-in for Warden's own account page: back to it, signed in; no client, no code.
     if (ix.returnTo) {
@@ -175,7 +179,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     const now = new Date(w.clock.now());
     // The client joins the sign-in session; one ended meanwhile gives no code.
     if (!(await joinSession(w.db, session.sid, client.clientId, now))) {
-      return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), req.redirectUri);
+      return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)) }), req.redirectUri);
     }
     const code = await createAuthorizationCode(w.db, {
       clientId: client.clientId,
@@ -214,7 +218,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
   }
 
   async function login(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
-    const page = (error: string) => sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error, login: body.username }), ix.req.redirectUri);
+    const page = async (error: string) => sendPage(reply, 400, loginPage({ ...(await loginOpts(client, ix)), error, login: body.username }), ix.req.redirectUri);
     const name = body.username?.trim();
     if (!name || !body.password) return page('Enter your username (or e-mail) and password.');
     let user: UserRecord;
@@ -252,9 +256,9 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
         delete ix.pending;
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, loginPage({ ...loginOpts(client, ix) }), ix.req.redirectUri);
+        return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)) }), ix.req.redirectUri);
       }
-      return signedIn(request, reply, client, ix, pending.userId, ['pwd', 'otp'], pending.authTime);
+      return signedIn(request, reply, client, ix, pending.userId, [...(pending.amr ?? ['pwd']), 'otp'], pending.authTime);
     }
     pending.mfaFailures += 1;
     if (pending.mfaFailures >= MAX_MFA_FAILURES) {
@@ -319,10 +323,37 @@ export async function authorizeRoutes(app: FastifyInstance) {
         return await signedIn(request, reply, client, ix, user.id, userVerified ? ['hwk', 'user'] : ['hwk'], w.clock.now());
       } catch (e) {
         if (!(e instanceof PasskeyError)) throw e;
-        return sendPage(reply, 400, loginPage({ ...loginOpts(client, ix), error: 'That passkey could not be used to sign in.' }), ix.req.redirectUri);
+        return sendPage(reply, 400, loginPage({ ...(await loginOpts(client, ix)), error: 'That passkey could not be used to sign in.' }), ix.req.redirectUri);
       }
     },
   );
+
+  /**
+   * A sign-in by an upstream identity provider (src/federation/flow.ts): the same second factor as a
+   * password sign-in when the account has one, then the session.
+   */
+  async function federatedSignIn(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, user: UserRecord, amr: string[]) {
+    const mfa = secondFactor(w);
+    const now = w.clock.now();
+    if (mfa) {
+      const need = mfa.requirement ? await mfa.requirement(user) : (await mfa.isEnrolled(user.id)) ? 'totp' : 'none';
+      if (need === 'enrollment_required') return sendPage(reply, 400, errorPage('Two-step verification needed', 'Your account must set up two-step verification before signing in here.'));
+      if (need === 'totp') {
+        ix.pending = { userId: user.id, authTime: now, login: user.username, mfaFailures: 0, amr };
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), ix.req.redirectUri);
+      }
+    }
+    return signedIn(request, reply, client, ix, user.id, amr, now);
+  }
+
+  const hooks: AuthorizeHooks = {
+    cookies,
+    clientOf: async (ix) => (ix.returnTo ? ownPagesClient : w.clients.find(ix.req.clientId)),
+    signIn: federatedSignIn,
+    sendPage,
+  };
+  await federationRoutes(app, hooks);
 
   app.get(
     '/authorize',
@@ -377,6 +408,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (body.action === 'login') return login(request, reply, client, ix, body);
       if (body.action === 'mfa') return verifyMfa(request, reply, client, ix, body);
       if (body.action === 'consent') return consent(request, reply, client, ix, body);
+      if (body.action === 'link') return confirmLink(w, hooks, request, reply, client, ix, body);
       return advance(request, reply, client, ix);
     },
   );

@@ -42,7 +42,7 @@ export interface Interaction {
   /** The sign-in made during this interaction: fresh enough for max_age, however long consent takes. */
   signedInSid?: string;
   /** Password checked, second factor still due. */
-  pending?: { userId: string; authTime: number; login: string; mfaFailures: number };
+  pending?: { userId: string; authTime: number; login: string; mfaFailures: number; amr?: string[] };
   consented?: boolean;
   /**
    * A sign-in for one of Warden's own pages (the account page, src/account/account-page.ts) rather than
