@@ -9,6 +9,7 @@ export const PERMISSIONS = {
     clients: ['create', 'list', 'rotate', 'delete'],
     apis: ['create', 'list', 'update', 'delete'],
     roles: ['create', 'list', 'update', 'delete'],
+    identity_providers: ['list', 'manage'],
     keys: ['list', 'rotate'],
     audit: ['read'],
     items: ['read-any'],

@@ -19,6 +19,7 @@ const NAV = [
   ['clients', 'Clients'],
   ['apis', 'APIs'],
   ['roles', 'Roles'],
+  ['identity-providers', 'Sign-in providers'],
   ['keys', 'Signing keys'],
   ['audit', 'Audit log'],
 ] as const;

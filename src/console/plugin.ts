@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { can, type Permission } from '../access/roles.js';
 import { accessConsoleRoutes } from './access-routes.js';
+import { identityProviderConsoleRoutes } from './idp-routes.js';
 import { auditEventNames, findAuditEvents } from '../audit/repository.js';
 import { requestContext } from '../audit/request-context.js';
 import type { RequestContext } from '../audit/audit-log.js';
@@ -310,6 +311,7 @@ export async function consolePlugin(fastify: FastifyInstance) {
   // --- APIs, roles and a client's per-API grants (src/console/access-routes.ts) ------------------
 
   accessConsoleRoutes(app, { opts, send, viewer, ctxOf, field, fields });
+  identityProviderConsoleRoutes(app, { opts, send, viewer, ctxOf, field, fields });
 
   // --- clients ---------------------------------------------------------------------------------
 
