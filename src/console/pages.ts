@@ -1,5 +1,6 @@
 import type { SessionOut } from '../sessions/self-service.js';
 import type { PasskeyOut } from '../passkeys/service.js';
+import { scriptTags } from '../passkeys/script.js';
 import { html, type SafeHtml } from '../http/html.js';
 import { alert, confirmForm, notice, page } from '../pages/layout.js';
 import type { AuditRow } from '../audit/repository.js';
@@ -49,8 +50,8 @@ ${csrf(viewer)}
 }
 
 /** The pages before sign-in (and refusals). */
-export function publicPage(title: string, body: SafeHtml): string {
-  return page({ title, documentTitle: `${title} · Warden admin`, brand: 'Warden admin', home: `${BASE}/users`, body });
+export function publicPage(title: string, body: SafeHtml, scripts?: readonly string[]): string {
+  return page({ title, documentTitle: `${title} · Warden admin`, brand: 'Warden admin', home: `${BASE}/users`, body, ...(scripts ? { scripts } : {}) });
 }
 
 /** A destructive console action: the shared confirmation pattern (the handler checks `confirm=yes` too). */
@@ -71,7 +72,13 @@ export function loginForm(csrfToken: string, error?: string, login?: string) {
 <input id="password" name="password" type="password" autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form>
+<form method="post" action="${BASE}/login/passkey" id="passkey-form" hidden>
+<input type="hidden" name="_csrf" value="${csrfToken}"><input type="hidden" name="response" value="">
+<p><button type="button" id="passkey-signin" class="secondary">Sign in with a passkey</button></p>
+<p id="passkey-status" aria-live="polite"></p>
+</form>
 <p class="below"><a href="/password/forgot">Forgot your password?</a><a href="/">Home</a></p>`,
+    scriptTags(),
   );
 }
 

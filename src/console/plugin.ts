@@ -8,12 +8,13 @@ import { requestContext } from '../audit/request-context.js';
 import type { RequestContext } from '../audit/audit-log.js';
 import { ProblemError } from '../http/errors.js';
 import { asPage } from '../http/security-headers.js';
+import { SCRIPT_PAGE_CSP } from '../http/html.js';
 import { isConfirmed } from '../pages/layout.js';
 import { rotateSigningKey } from '../oauth/keys-routes.js';
 import type { ClientMetadata } from '../oauth/clients/schemas.js';
 import { LoginError } from '../users/service.js';
 import { endUserSession, listSessions } from '../sessions/self-service.js';
-import { PasskeyService, toPasskeyOut } from '../passkeys/service.js';
+import { PasskeyError, PasskeyService, toPasskeyOut } from '../passkeys/service.js';
 import {
   auditPage,
   BASE,
@@ -68,9 +69,11 @@ const fields = (body: unknown, name: string): string[] => {
 };
 const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
-function send(reply: FastifyReply, status: number, body: string) {
-  return asPage(reply.code(status)).header('referrer-policy', 'same-origin').send(body);
+function send(reply: FastifyReply, status: number, body: string, csp?: string) {
+  return asPage(reply.code(status), csp).header('referrer-policy', 'same-origin').send(body);
 }
+/** The sign-in page runs the passkey script (this origin's files, no inline script). */
+const sendLogin = (reply: FastifyReply, status: number, body: string) => send(reply, status, body, SCRIPT_PAGE_CSP);
 
 /**
  * A form post must come from a page of this origin. Fetch Metadata (Sec-Fetch-Site, which a page
@@ -135,12 +138,12 @@ export async function consolePlugin(fastify: FastifyInstance) {
 
   app.get(`${BASE}/login`, { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (request, reply) => {
     if (await sessions.find(cookies.read(request, cookies.session))) return reply.redirect(`${BASE}/users`, 303);
-    return send(reply, 200, loginForm(loginCsrf(request, reply)));
+    return sendLogin(reply, 200, loginForm(loginCsrf(request, reply)));
   });
 
-  async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string, mfa: boolean) {
+  async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string, mfa: boolean, amr?: string[]) {
     const s = await sessions.create(userId);
-    await w.audit.record(w.db, { type: 'login.succeeded', actorId: userId, subjectId: userId, details: { via: 'console', mfa } }, requestContext(request));
+    await w.audit.record(w.db, { type: 'login.succeeded', actorId: userId, subjectId: userId, details: { via: 'console', mfa, ...(amr ? { amr } : {}) } }, requestContext(request));
     cookies.set(reply, cookies.session, s.id, s.maxAgeSeconds);
     cookies.clear(reply, cookies.login);
     return reply.redirect(`${BASE}/users`, 303);
@@ -151,24 +154,24 @@ export async function consolePlugin(fastify: FastifyInstance) {
     const csrfToken = cookies.read(request, cookies.login)!;
     const login = str(field(request.body, 'login'))?.slice(0, 254);
     const password = field(request.body, 'password');
-    if (!login || !password) return send(reply, 400, loginForm(csrfToken, 'Enter your username or e-mail and your password.', login));
+    if (!login || !password) return sendLogin(reply, 400, loginForm(csrfToken, 'Enter your username or e-mail and your password.', login));
     const ctx = requestContext(request);
     let user;
     try {
       // Through the users service: lockout, rehash and login.failed auditing all apply here too.
       user = await w.users.authenticate(login, password, ctx);
     } catch (e) {
-      if (e instanceof LoginError) return send(reply, 401, loginForm(csrfToken, 'Invalid username or password.', login));
+      if (e instanceof LoginError) return sendLogin(reply, 401, loginForm(csrfToken, 'Invalid username or password.', login));
       throw e;
     }
     if (!can(user.roles, 'users:list')) {
       await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'not_admin', via: 'console', login } }, ctx);
-      return send(reply, 403, loginForm(csrfToken, 'This account may not use the admin console.', login));
+      return sendLogin(reply, 403, loginForm(csrfToken, 'This account may not use the admin console.', login));
     }
     const enrolled = await w.mfa.isEnrolled(user.id);
     if (!enrolled && w.config.REQUIRE_ADMIN_MFA) {
       await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'mfa_not_enrolled', via: 'console', login } }, ctx);
-      return send(reply, 403, loginForm(csrfToken, 'Administrators must enrol a second factor (TOTP) before signing in.', login));
+      return sendLogin(reply, 403, loginForm(csrfToken, 'Administrators must enrol a second factor (TOTP) before signing in.', login));
     }
     if (enrolled) {
       const pending = await sessions.startMfa(user.id, login);
@@ -176,6 +179,44 @@ export async function consolePlugin(fastify: FastifyInstance) {
       return reply.redirect(`${BASE}/login/mfa`, 303);
     }
     return startSession(request, reply, user.id, false);
+  });
+
+  const passkeys = new PasskeyService(w);
+
+  /**
+   * "Sign in with a passkey" on the console's sign-in page (docs/passkeys.md): the page's script got
+   * options from POST /passkeys/options (discoverable credentials: no username typed) and posts the
+   * assertion here with the login CSRF token. Only an admin gets a session; user verification (always
+   * required) is the second factor, so REQUIRE_ADMIN_MFA is met without TOTP.
+   */
+  app.post(`${BASE}/login/passkey`, { config: { access: PAGE, admin: true, page: true, rateLimitGroup: 'token' }, schema: HIDDEN }, async (request, reply) => {
+    if (!loginCsrfValid(request)) return send(reply, 403, refusedPage('Cross-site or stale sign-in form refused. Open the sign-in page again.'));
+    const csrfToken = cookies.read(request, cookies.login)!;
+    const ctx = requestContext(request);
+    let response: unknown;
+    try {
+      response = JSON.parse(field(request.body, 'response') ?? '');
+    } catch {
+      response = undefined;
+    }
+    let signedIn;
+    try {
+      signedIn = await passkeys.authenticate(response, ctx);
+    } catch (e) {
+      if (e instanceof PasskeyError) return sendLogin(reply, 400, loginForm(csrfToken, 'That passkey could not be used to sign in.'));
+      throw e;
+    }
+    const { user, passkeyId, userVerified } = signedIn;
+    if (!can(user.roles, 'users:list')) {
+      await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'not_admin', via: 'console', method: 'passkey', passkey_id: passkeyId } }, ctx);
+      return sendLogin(reply, 403, loginForm(csrfToken, 'This account may not use the admin console.'));
+    }
+    if (!userVerified) {
+      // Cannot happen while user verification is required; a presence-only passkey is never a second factor.
+      await w.audit.record(w.db, { type: 'login.failed', subjectId: user.id, details: { reason: 'user_not_verified', via: 'console', method: 'passkey', passkey_id: passkeyId } }, ctx);
+      return sendLogin(reply, 403, loginForm(csrfToken, 'That passkey could not be used to sign in.'));
+    }
+    return startSession(request, reply, user.id, true, ['hwk', 'user']);
   });
 
   app.get(`${BASE}/login/mfa`, { config: { access: PAGE, admin: true, page: true }, schema: HIDDEN }, async (request, reply) => {
@@ -217,8 +258,6 @@ export async function consolePlugin(fastify: FastifyInstance) {
       throw e;
     }
   });
-
-  const passkeys = new PasskeyService(w);
 
   async function renderUser(request: FastifyRequest, reply: FastifyReply, id: string, status = 200, error?: string) {
     if (!UUID.test(id)) return send(reply, 404, refusedPage('No such user.'));

@@ -53,7 +53,7 @@ interface Challenge {
 }
 
 /** Why a response was refused: audited, never shown beyond "not accepted". */
-export type PasskeyFailure = 'challenge' | 'verification' | 'unknown_credential' | 'user_unavailable' | 'counter' | 'backup_state' | 'malformed';
+export type PasskeyFailure = 'challenge' | 'verification' | 'unknown_credential' | 'wrong_user' | 'user_unavailable' | 'counter' | 'backup_state' | 'malformed';
 
 export class PasskeyError extends ProblemError {
   constructor(readonly reason: PasskeyFailure) {
@@ -194,10 +194,28 @@ export class PasskeyService {
   }
 
   /**
-   * A discoverable-credential sign-in: the response names the credential; its user must be enabled.
-   * Returns the user and whether the authenticator verified the user (always, as it is required).
+   * Options for a passkey as the second factor of `userId` (docs/passkeys.md): that user's credentials
+   * only (allowCredentials), and a challenge that only an assertion for that user may use.
    */
-  async authenticate(response: unknown, ctx: RequestContext): Promise<{ user: UserRecord; passkeyId: string; userVerified: boolean }> {
+  async authenticationOptionsFor(userId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const own = await this.list(userId);
+    const options = await generateAuthenticationOptions({
+      rpID: this.rpId,
+      userVerification: 'required',
+      timeout: CHALLENGE_TTL_MS,
+      allowCredentials: own.map((p) => ({ id: p.credentialId, transports: p.transports })),
+    });
+    await this.newChallenge(options.challenge, { purpose: 'authenticate', userId });
+    return options;
+  }
+
+  /**
+   * A discoverable-credential sign-in: the response names the credential; its user must be enabled.
+   * With `expectedUserId` (a passkey as the second factor), the credential must be that user's and the
+   * challenge one issued for them. Returns the user and whether the authenticator verified the user
+   * (always, as it is required).
+   */
+  async authenticate(response: unknown, ctx: RequestContext, expectedUserId?: string): Promise<{ user: UserRecord; passkeyId: string; userVerified: boolean }> {
     const fail = async (reason: PasskeyFailure, userId?: string, passkeyId?: string) => {
       await this.w.audit.record(
         this.w.db,
@@ -209,12 +227,14 @@ export class PasskeyService {
     if (!isCredentialJson(response)) throw await fail('malformed');
     const [row] = await this.w.db.select().from(passkeys).where(eq(passkeys.credentialId, response.id)).limit(1);
     if (!row) throw await fail('unknown_credential');
+    // Another user's passkey never completes this user's sign-in.
+    if (expectedUserId !== undefined && row.userId !== expectedUserId) throw await fail('wrong_user', expectedUserId, row.id);
     let challengeOk = false;
     let result;
     try {
       result = await verifyAuthenticationResponse({
         response: response as unknown as AuthenticationResponseJSON,
-        expectedChallenge: async (c) => (challengeOk = await this.takeChallenge(c, 'authenticate')),
+        expectedChallenge: async (c) => (challengeOk = await this.takeChallenge(c, 'authenticate', expectedUserId)),
         expectedOrigin: this.origins,
         expectedRPID: this.rpId,
         credential: { id: row.credentialId, publicKey: Buffer.from(row.publicKey, 'base64url'), counter: row.counter, transports: row.transports },
