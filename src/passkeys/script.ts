@@ -64,6 +64,23 @@ export const SCRIPT = `'use strict';
         .catch(function (e) { say(status, 'Signing in with a passkey did not work: ' + (e && e.message ? e.message : 'cancelled') + '.'); });
     });
   }
+  var second = document.getElementById('passkey-mfa');
+  if (second && supported) {
+    var mfaForm = second.form;
+    var mfaStatus = document.getElementById('passkey-mfa-status');
+    mfaForm.hidden = false;
+    second.addEventListener('click', function (ev) {
+      ev.preventDefault();
+      say(mfaStatus, 'Waiting for your device…');
+      post('/passkeys/second-factor/options', { interaction: mfaForm.elements.namedItem('interaction').value, csrf: mfaForm.elements.namedItem('csrf').value })
+        .then(function (options) { return W.startAuthentication({ optionsJSON: options }); })
+        .then(function (response) {
+          mfaForm.elements.namedItem('response').value = JSON.stringify(response);
+          mfaForm.submit();
+        })
+        .catch(function (e) { say(mfaStatus, 'The passkey did not work: ' + (e && e.message ? e.message : 'cancelled') + '.'); });
+    });
+  }
 })();
 `;
 

@@ -75,7 +75,8 @@ ${o.providers?.length ? html`<ul class="federation">${o.providers.map((p) => htm
   );
 }
 
-export function mfaPage(o: { ix: string; csrf: string; error?: string }): string {
+/** `passkey`: the account holds a passkey, offered instead of the code (docs/passkeys.md). */
+export function mfaPage(o: { ix: string; csrf: string; error?: string; passkey?: boolean }): string {
   return shell(
     'Two-step verification',
     html`<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
@@ -84,7 +85,13 @@ ${alert(o.error)}
 ${hidden(o.ix, o.csrf, 'mfa')}
 <p><label for="code">Code</label><input id="code" name="code" autocomplete="one-time-code" inputmode="text" required></p>
 <p><button type="submit">Verify</button></p>
-</form>`,
+</form>
+${o.passkey ? html`<form method="post" action="/passkeys/second-factor" id="passkey-mfa-form" hidden>
+<input type="hidden" name="interaction" value="${o.ix}"><input type="hidden" name="csrf" value="${o.csrf}"><input type="hidden" name="response" value="">
+<p><button type="button" id="passkey-mfa" class="secondary">Use a passkey instead</button></p>
+<p id="passkey-mfa-status" aria-live="polite"></p>
+</form>` : ''}`,
+    o.passkey ? scriptTags() : undefined,
   );
 }
 

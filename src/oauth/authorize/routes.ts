@@ -6,6 +6,7 @@ import { requestContext } from '../../audit/request-context.js';
 import { SCRIPT_PAGE_CSP } from '../../http/html.js';
 import { PasskeyError, PasskeyService } from '../../passkeys/service.js';
 import { asPage } from '../../http/security-headers.js';
+import { badRequest } from '../../http/errors.js';
 import type { UserRecord } from '../../users/repository.js';
 import { findUserById } from '../../users/repository.js';
 import { LoginError } from '../../users/service.js';
@@ -115,6 +116,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
     providers: (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name })),
   });
 
+  const passkeys = new PasskeyService(w);
+  /** The second-factor page, with "Use a passkey instead" when the pending user holds a passkey (docs/passkeys.md). */
+  const mfaView = async (ix: Interaction, error?: string) =>
+    mfaPage({ ix: ix.id, csrf: ix.csrf, ...(error ? { error } : {}), passkey: !!ix.pending && (await passkeys.list(ix.pending.userId)).length > 0 });
+
   const redirectError = (request: FastifyRequest, reply: FastifyReply, ix: Interaction, error: OAuthErrorCode, description: string) =>
     redirect(request, reply, redirectTo(w, ix.req, { error, error_description: description }));
 
@@ -140,7 +146,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
    */
   async function advance(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, fresh?: LoginSession) {
     const { req } = ix;
-    if (ix.pending) return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), req.redirectUri);
+    if (ix.pending) return sendPage(reply, 200, await mfaView(ix), req.redirectUri);
     const session = fresh ?? (ix.forceLogin ? undefined : freshEnough(ix, await cookies.loadSession(request)));
     const user = await sessionUser(session);
     if (!user || !session) {
@@ -239,7 +245,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (need === 'totp') {
         ix.pending = { userId: user.id, authTime: now, login: name, mfaFailures: 0 };
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), ix.req.redirectUri);
+        return sendPage(reply, 200, await mfaView(ix), ix.req.redirectUri);
       }
     }
     return signedIn(request, reply, client, ix, user.id, ['pwd'], now);
@@ -266,7 +272,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       return sendPage(reply, 400, errorPage('Too many attempts', 'Too many wrong codes.'));
     }
     await cookies.saveInteraction(ix);
-    return sendPage(reply, 400, mfaPage({ ix: ix.id, csrf: ix.csrf, error: 'That code is not valid.' }), ix.req.redirectUri);
+    return sendPage(reply, 400, await mfaView(ix, 'That code is not valid.'), ix.req.redirectUri);
   }
 
   async function consent(request: FastifyRequest, reply: FastifyReply, client: OAuthClient, ix: Interaction, body: FormBody) {
@@ -291,7 +297,6 @@ export async function authorizeRoutes(app: FastifyInstance) {
    * its CSRF token, it signs in like the password form (no second factor: the authenticator verified the
    * user), amr ["hwk", "user"].
    */
-  const passkeys = new PasskeyService(w);
   app.post(
     '/passkeys/verify',
     {
@@ -329,6 +334,83 @@ export async function authorizeRoutes(app: FastifyInstance) {
   );
 
   /**
+   * A passkey as the second factor instead of TOTP (docs/passkeys.md): after a correct password, the
+   * second-factor page's script asks here for options naming the pending user's passkeys only, with a
+   * challenge bound to that user; the assertion comes back as a form to POST /passkeys/second-factor.
+   */
+  app.post(
+    '/passkeys/second-factor/options',
+    {
+      config: { access: { kind: 'public', reason: 'the second-factor page asks for a challenge; the interaction, its pending sign-in and its cookie-bound CSRF token are checked here' }, page: true, rateLimitGroup: 'token' },
+      schema: {
+        tags: ['oauth'],
+        summary: "WebAuthn authentication options for the second-factor page's pending user",
+        body: Type.Object({ interaction: Type.String({ maxLength: 100 }), csrf: Type.String({ maxLength: 100 }) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { interaction: string; csrf: string };
+      const ix = await cookies.loadInteraction(body.interaction);
+      if (!ix || !cookies.csrfValid(request, ix, body.csrf) || !ix.pending) {
+        throw badRequest('invalid_input', 'no second factor is pending for this sign-in', [{ field: 'interaction', message: 'has no pending second factor' }]);
+      }
+      reply.header('cache-control', 'no-store');
+      return passkeys.authenticationOptionsFor(ix.pending.userId);
+    },
+  );
+
+  app.post(
+    '/passkeys/second-factor',
+    {
+      config: { access: { kind: 'public', reason: 'the second-factor page posts a passkey assertion; the interaction, its pending sign-in and its cookie-bound CSRF token are checked here' }, page: true, rateLimitGroup: 'token' },
+      schema: {
+        tags: ['oauth'],
+        summary: "A passkey instead of the TOTP code: the WebAuthn assertion (JSON text in `response`) for the pending user's sign-in",
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
+        body: PasskeyVerifyBody,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as PasskeyVerifyBody;
+      const ix = await cookies.loadInteraction(body.interaction);
+      if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
+        return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
+      }
+      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
+      if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
+      const pending = ix.pending;
+      if (!pending) return advance(request, reply, client, ix);
+      let response: unknown;
+      try {
+        response = JSON.parse(body.response ?? '');
+      } catch {
+        response = undefined;
+      }
+      try {
+        // Only a passkey of the user whose password was checked, with a challenge issued for them.
+        await passkeys.authenticate(response, requestContext(request), pending.userId);
+      } catch (e) {
+        if (!(e instanceof PasskeyError)) throw e;
+        pending.mfaFailures += 1;
+        if (pending.mfaFailures >= MAX_MFA_FAILURES) {
+          await cookies.dropInteraction(ix);
+          return sendPage(reply, 400, errorPage('Too many attempts', 'Too many failed second factors.'));
+        }
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 400, await mfaView(ix, 'That passkey could not be used.'), ix.req.redirectUri);
+      }
+      // As after a TOTP code: sessions ended since the password was checked void the half-finished sign-in.
+      const user = await findUserById(w.db, pending.userId);
+      if (!user || user.disabled || pending.authTime <= user.tokensValidAfter.getTime()) {
+        delete ix.pending;
+        await cookies.saveInteraction(ix);
+        return sendPage(reply, 200, loginPage({ ...(await loginOpts(client, ix)) }), ix.req.redirectUri);
+      }
+      return signedIn(request, reply, client, ix, pending.userId, [...(pending.amr ?? ['pwd']), 'hwk'], pending.authTime);
+    },
+  );
+
+  /**
    * A sign-in by an upstream identity provider (src/federation/flow.ts): the same second factor as a
    * password sign-in when the account has one, then the session.
    */
@@ -341,7 +423,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
       if (need === 'totp') {
         ix.pending = { userId: user.id, authTime: now, login: user.username, mfaFailures: 0, amr };
         await cookies.saveInteraction(ix);
-        return sendPage(reply, 200, mfaPage({ ix: ix.id, csrf: ix.csrf }), ix.req.redirectUri);
+        return sendPage(reply, 200, await mfaView(ix), ix.req.redirectUri);
       }
     }
     return signedIn(request, reply, client, ix, user.id, amr, now);
