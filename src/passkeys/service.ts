@@ -95,7 +95,9 @@ export class PasskeyService {
     const raw = await this.w.state.get(`webauthn:challenge:${challenge}`);
     if (!raw) return false;
     const c = JSON.parse(raw) as Challenge;
-    if (c.purpose !== purpose || (userId !== undefined && c.userId !== userId)) return false;
+    // A challenge issued for one user (registration, a second factor) serves only that user's response,
+    // and one issued for a discoverable sign-in only such a sign-in.
+    if (c.purpose !== purpose || c.userId !== userId) return false;
     // Single use, atomically across instances: only the first response with it gets through.
     if (!(await this.w.state.setIfAbsent(`webauthn:used:${challenge}`, '1', CHALLENGE_TTL_MS))) return false;
     await this.w.state.delete(`webauthn:challenge:${challenge}`);

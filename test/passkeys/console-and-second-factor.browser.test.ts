@@ -219,6 +219,13 @@ describe('passkeys for the admin console and as the second factor', () => {
     assert.deepEqual(allowed, [Buffer.from(aliceCred.credentialId, 'base64').toString('base64url')], "only alice's passkeys are offered");
 
     const before = (await audit('login.succeeded')).length;
+    // Her own passkey, but with a challenge issued for a discoverable sign-in, not for her second factor.
+    const loose = (await t.app.inject({ method: 'POST', url: '/passkeys/options', payload: {} })).json().challenge as string;
+    const wrongChallenge = form({ ...ix, response: JSON.stringify(assertion(aliceCred, { type: 'webauthn.get', challenge: loose, origin: base, crossOrigin: false }, aliceCred.signCount + 40)) });
+    const refused = await t.app.inject({ method: 'POST', url: '/passkeys/second-factor', headers: { ...wrongChallenge.headers, cookie: jar.header() }, payload: wrongChallenge.payload });
+    assert.equal(refused.statusCode, 400);
+    assert.equal(((await audit('passkey.failed')).at(-1)!.details as { reason: string }).reason, 'challenge');
+
     const bobs = assertion(rootCred, { type: 'webauthn.get', challenge: options.json().challenge, origin: base, crossOrigin: false }, rootCred.signCount + 50);
     const post = form({ ...ix, response: JSON.stringify(bobs) });
     const res = await t.app.inject({ method: 'POST', url: '/passkeys/second-factor', headers: { ...post.headers, cookie: jar.header() }, payload: post.payload });
