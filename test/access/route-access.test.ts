@@ -53,7 +53,7 @@ describe('route access declarations (issue 13 item 1)', () => {
         assert.ok(access.kind === 'bearer' && access.scopes.includes('admin') && (access.permission || access.role), route);
       }
       if (path.startsWith('/users/me')) assert.ok(access.kind === 'bearer' && access.scopes.includes('account'), route);
-      if (path.startsWith('/admin/console/') && !/\/(login|login\/mfa|console\.css)$/.test(path)) assert.equal(access.kind, 'cookie', route);
+      if (path.startsWith('/admin/console/') && !/\/(login|login\/mfa|login\/passkey|console\.css)$/.test(path)) assert.equal(access.kind, 'cookie', route);
     }
   });
 
