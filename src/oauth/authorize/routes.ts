@@ -297,6 +297,24 @@ export async function authorizeRoutes(app: FastifyInstance) {
    * its CSRF token, it signs in like the password form (no second factor: the authenticator verified the
    * user), amr ["hwk", "user"].
    */
+  /** A posted passkey assertion: its interaction (CSRF-checked), the interaction's client, and the parsed assertion. */
+  async function passkeyPost(request: FastifyRequest, reply: FastifyReply): Promise<{ sent: FastifyReply } | { ix: Interaction; client: OAuthClient; response: unknown }> {
+    const body = request.body as PasskeyVerifyBody;
+    const ix = await cookies.loadInteraction(body.interaction);
+    if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
+      return { sent: sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.')) };
+    }
+    const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
+    if (!client) return { sent: sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.')) };
+    let response: unknown;
+    try {
+      response = JSON.parse(body.response ?? '');
+    } catch {
+      response = undefined; // the service refuses it as no assertion
+    }
+    return { ix, client, response };
+  }
+
   app.post(
     '/passkeys/verify',
     {
@@ -309,19 +327,9 @@ export async function authorizeRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const body = request.body as PasskeyVerifyBody;
-      const ix = await cookies.loadInteraction(body.interaction);
-      if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
-        return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
-      }
-      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
-      if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
-      let response: unknown;
-      try {
-        response = JSON.parse(body.response ?? '');
-      } catch {
-        response = undefined;
-      }
+      const posted = await passkeyPost(request, reply);
+      if ('sent' in posted) return posted.sent;
+      const { ix, client, response } = posted;
       try {
         const { user, userVerified } = await passkeys.authenticate(response, requestContext(request));
         delete ix.pending;
@@ -371,21 +379,11 @@ export async function authorizeRoutes(app: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const body = request.body as PasskeyVerifyBody;
-      const ix = await cookies.loadInteraction(body.interaction);
-      if (!ix || !cookies.csrfValid(request, ix, body.csrf)) {
-        return sendPage(reply, 400, errorPage('Sign-in expired', 'This form has expired or did not come from this site.'));
-      }
-      const client = ix.returnTo ? ownPagesClient : await w.clients.find(ix.req.clientId);
-      if (!client) return sendPage(reply, 400, errorPage('Unknown application', 'The application was removed.'));
+      const posted = await passkeyPost(request, reply);
+      if ('sent' in posted) return posted.sent;
+      const { ix, client, response } = posted;
       const pending = ix.pending;
       if (!pending) return advance(request, reply, client, ix);
-      let response: unknown;
-      try {
-        response = JSON.parse(body.response ?? '');
-      } catch {
-        response = undefined;
-      }
       try {
         // Only a passkey of the user whose password was checked, with a challenge issued for them.
         await passkeys.authenticate(response, requestContext(request), pending.userId);
