@@ -1,3 +1,4 @@
+import base64
 import json
 import sys
 import threading
@@ -9,11 +10,15 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.algorithms import OKPAlgorithm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 AUD = "https://orders.example"
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 class Key:
@@ -24,7 +29,10 @@ class Key:
             jwk = json.loads(OKPAlgorithm.to_jwk(self.private.public_key()))
         else:
             self.private = ec.generate_private_key(ec.SECP256R1())
-            jwk = json.loads(ECAlgorithm.to_jwk(self.private.public_key()))
+            # RFC 7518 6.2.1.2: coordinates are the full 32 bytes. Debian's PyJWT drops leading zero
+            # bytes in to_jwk (about one key in 128), which its own from_jwk then refuses.
+            numbers = self.private.public_key().public_numbers()
+            jwk = {"kty": "EC", "crv": "P-256", "x": b64(numbers.x.to_bytes(32, "big")), "y": b64(numbers.y.to_bytes(32, "big"))}
         self.public_jwk = {**jwk, "kid": kid, "alg": alg, "use": "sig"}
 
 
