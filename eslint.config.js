@@ -10,12 +10,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read settings through src/config only.' },
+        { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read settings through src/kernel/config/ only.' },
       ],
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/cli/**', 'examples/**'],
+    files: ['src/kernel/config/**', 'test/**', 'bench/**', 'scripts/**', 'src/cli/**', 'examples/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -5,9 +5,8 @@
 //
 // Usage: node scripts/bundle.mjs [outdir]   (default: dist; the entry lands in <outdir>/cli/main.js)
 //
-// The output keeps the source's depth (<outdir>/cli/main.js, like src/cli/main.ts), so the paths the
-// code takes from import.meta.url ('../../assets', '../../drizzle') point at the same files; the
-// outdir must therefore sit directly under the repository root.
+// The code finds assets/, drizzle/ and package.json by walking up from its own file to the package root
+// (src/kernel/paths.ts); the outdir must therefore sit under the repository root.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,7 +1,7 @@
-// Writes docs/errors.md from the error catalogue (src/http/error-catalogue.ts): npx tsx scripts/error-docs.ts
+// Writes docs/errors.md from the error catalogue (src/kernel/error-catalogue.ts): npx tsx scripts/error-docs.ts
 // test/http/error-catalogue.test.ts fails while the file differs from what this writes.
 import { writeFileSync } from 'node:fs';
-import { catalogueMarkdown } from '../src/http/error-page.js';
+import { catalogueMarkdown } from '../src/platform/error-page.js';
 
 const file = new URL('../docs/errors.md', import.meta.url);
 writeFileSync(file, catalogueMarkdown());

@@ -8,10 +8,10 @@
  * access log, which no authentication work can remove.
  */
 import Fastify, { LogController } from 'fastify';
-import { parseConfig } from '../../src/config/load.js';
-import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../../src/http/logging.js';
-import { securityHeadersPlugin } from '../../src/http/security-headers.js';
-import { UserOut } from '../../src/users/schemas.js';
+import { parseConfig } from '../../src/kernel/config/load.js';
+import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
+import { securityHeadersPlugin } from '../../src/platform/security-headers.js';
+import { UserOut } from '../../src/features/users/schemas.js';
 
 const config = parseConfig({ NODE_ENV: 'production', LOG_LEVEL: 'info', ISSUER: 'https://bench.invalid' });
 const app = Fastify({

@@ -1,5 +1,5 @@
-import { ProblemError } from '../http/errors.js';
-import type { Warden } from '../warden.js';
+import { ProblemError } from '../kernel/errors.js';
+import type { Warden } from '../app/warden.js';
 import { required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { auditEventsAfter, findAuditEvents, type AuditRow } from '../audit/repository.js';
+import { auditEventsAfter, findAuditEvents, type AuditRow } from '../features/audit/repository.js';
 import { UsageError, type Command } from './command.js';
 import { withWarden } from './context.js';
 

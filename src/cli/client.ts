@@ -1,5 +1,5 @@
-import { ProblemError } from '../http/errors.js';
-import type { ClientMetadata } from '../oauth/clients/schemas.js';
+import { ProblemError } from '../kernel/errors.js';
+import type { ClientMetadata } from '../features/oauth/clients/schemas.js';
 import { required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';
 

@@ -1,5 +1,5 @@
-import { loadConfig } from '../config/load.js';
-import { createWarden, type Warden } from '../warden.js';
+import { loadConfig } from '../kernel/config/load.js';
+import { createWarden, type Warden } from '../app/warden.js';
 
 /** Open Warden's services for a command, run it, close them. */
 export async function withWarden<T>(fn: (w: Warden) => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
-import { identityProvidersOf } from '../federation/flow.js';
-import type { ProviderKind } from '../federation/providers.js';
+import { identityProvidersOf } from '../features/federation/flow.js';
+import type { ProviderKind } from '../features/federation/providers.js';
 import { asUsage } from './api.js';
 import { promptSecret, readStdin, required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';

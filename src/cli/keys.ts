@@ -1,7 +1,7 @@
-import { rotateSigningKey } from '../oauth/keys-routes.js';
+import { rotateSigningKey } from '../features/oauth/keys-routes.js';
 import type { Command } from './command.js';
-import { Keyring } from '../storage/encryption.js';
-import { sealSecretsAtRest } from '../storage/seal-secrets.js';
+import { Keyring } from '../kernel/storage/encryption.js';
+import { sealSecretsAtRest } from '../kernel/storage/seal-secrets.js';
 import { cliContext, withWarden } from './context.js';
 
 export const keysRotate: Command = {

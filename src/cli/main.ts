@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import './tick-shape.js';
 import { releaseYoungGeneration } from './young-generation.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { DataDirInUseError } from '../storage/database.js';
-import { startServer } from '../http/server.js';
-import { wardenVersion } from '../config/version.js';
-import { DatabaseUnavailableError } from '../storage/database.js';
-import { PortUnavailableError } from '../http/server.js';
+import { ConfigError, loadConfig } from '../kernel/config/load.js';
+import { DataDirInUseError } from '../kernel/storage/database.js';
+import { startServer } from '../app/server.js';
+import { wardenVersion } from '../kernel/config/version.js';
+import { DatabaseUnavailableError } from '../kernel/storage/database.js';
+import { PortUnavailableError } from '../app/server.js';
 import { commandHelp, parse, UsageError, type Command } from './command.js';
 import { withWarden } from './context.js';
 import { userCreate, userDelete, userDisable, userEnable, userImport, userList, userSetPassword, userSetRoles } from './user.js';

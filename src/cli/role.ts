@@ -1,6 +1,6 @@
-import { ProblemError } from '../http/errors.js';
-import type { PermissionIn } from '../apis/schemas.js';
-import type { Warden } from '../warden.js';
+import { ProblemError } from '../kernel/errors.js';
+import type { PermissionIn } from '../features/apis/schemas.js';
+import type { Warden } from '../app/warden.js';
 import { asUsage } from './api.js';
 import { required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { Type, type Static } from 'typebox';
-import { ProblemError } from '../http/errors.js';
-import { deleteUser, findUserByLogin, insertUser, type UserRecord } from '../users/repository.js';
-import { Email, FullName, Username } from '../users/schemas.js';
-import { isUniqueViolation } from '../storage/errors.js';
+import { ProblemError } from '../kernel/errors.js';
+import { deleteUser, findUserByLogin, insertUser, type UserRecord } from '../features/users/repository.js';
+import { Email, FullName, Username } from '../features/users/schemas.js';
+import { isUniqueViolation } from '../kernel/storage/errors.js';
 import { promptNewPassword, promptSecret, readStdin, required, UsageError, type Command } from './command.js';
 import { cliContext, withWarden } from './context.js';
 

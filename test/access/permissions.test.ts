@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Role } from '../../src/access/roles.js';
+import type { Role } from '../../src/features/access/roles.js';
 import { bearer, createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
-/** Issue 13 item 5: the role → permission map of src/access/roles.ts decides the items and /secure-data routes. */
+/** Issue 13 item 5: the role → permission map of src/features/access/roles.ts decides the items and /secure-data routes. */
 describe('permissions from the role map', () => {
   let t: TestApp;
   let itemId: string;

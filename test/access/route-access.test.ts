@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RouteAccessError } from '../../src/access/route-access.js';
-import { buildApp } from '../../src/http/app.js';
+import { RouteAccessError } from '../../src/platform/route-access.js';
+import { buildApp } from '../../src/app/app.js';
 import { bearer, createAdmin, createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 import { basic, registerClient, tokenRequest } from '../oauth/support.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import { signJwt } from '../../src/tokens/jwt.js';
-import { uuidv7 } from '../../src/tokens/jti.js';
+import { signJwt } from '../../src/features/tokens/jwt.js';
+import { uuidv7 } from '../../src/features/tokens/jti.js';
 import { bearer, createAdmin, createTestApp, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { basic, registerClient, tokenRequest } from '../oauth/support.js';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { issueAccountToken } from '../../src/account/account-tokens.js';
-import { auditEvents, users } from '../../src/storage/schema.js';
-import { uuidv7 } from '../../src/tokens/jti.js';
-import { signJwt } from '../../src/tokens/jwt.js';
+import { issueAccountToken } from '../../src/features/account/account-tokens.js';
+import { auditEvents, users } from '../../src/kernel/storage/schema.js';
+import { uuidv7 } from '../../src/features/tokens/jti.js';
+import { signJwt } from '../../src/features/tokens/jwt.js';
 import { bearer, createTestApp, passwordLogin, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { authenticator } from 'otplib';
 import { chromium } from 'playwright-core';
-import { auditEvents, consoleSessions, users } from '../../src/storage/schema.js';
+import { auditEvents, consoleSessions, users } from '../../src/kernel/storage/schema.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 

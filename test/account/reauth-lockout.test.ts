@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
-import type { MemoryStateStore } from '../../src/storage/state/memory.js';
+import type { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, resetDatabase, STRONG_PASSWORD, testDatabase, tokensFor, type TestApp } from '../support/app.js';
 
 const WRONG = 'not the password at all';

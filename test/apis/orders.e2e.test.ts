@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { buildApp, type App } from '../../src/http/app.js';
-import { MemoryStateStore } from '../../src/storage/state/memory.js';
-import type { StateStore } from '../../src/storage/state/store.js';
-import { createWarden, type Warden } from '../../src/warden.js';
-import type { Clock } from '../../src/clock.js';
-import { ManualClock } from '../../src/clock.js';
+import { buildApp, type App } from '../../src/app/app.js';
+import { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
+import type { StateStore } from '../../src/kernel/storage/state/store.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
+import type { Clock } from '../../src/kernel/clock.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { createTestApp, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { createJwtVerifier } from '../oauth/jwks-verifier.js';
 
@@ -28,7 +28,7 @@ async function stateStores(): Promise<[StateStore, StateStore]> {
     const shared = new MemoryStateStore(new ManualClock(Date.now()));
     return [shared, shared];
   }
-  const { RedisStateStore } = await import('../../src/storage/state/redis.js');
+  const { RedisStateStore } = await import('../../src/kernel/storage/state/redis.js');
   const a = new RedisStateStore(url);
   const b = new RedisStateStore(url);
   await Promise.all([a.connected(3000), b.connected(3000)]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { countAuditEvents, findAuditEvents } from '../../src/audit/repository.js';
-import { pruneExpiredAuditEvents } from '../../src/audit/retention.js';
+import { countAuditEvents, findAuditEvents } from '../../src/features/audit/repository.js';
+import { pruneExpiredAuditEvents } from '../../src/features/audit/retention.js';
 import { bearer, createAdmin, createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('GET /admin/audit', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { countAuditEvents, findAuditEvents } from '../../src/audit/repository.js';
+import { countAuditEvents, findAuditEvents } from '../../src/features/audit/repository.js';
 import { bearer, createTestApp, type TestApp } from '../support/app.js';
 import { adminToken, basic, registerClient, tokenRequest, type RegisteredClient } from '../oauth/support.js';
 

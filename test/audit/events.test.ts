@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { findAuditEvents, type AuditRow } from '../../src/audit/repository.js';
+import { findAuditEvents, type AuditRow } from '../../src/features/audit/repository.js';
 import { bearer, createAdmin, createTestApp, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 
 const IP = '203.0.113.50';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { WebhookAlertSink, type AlertPayload } from '../../src/audit/alerts.js';
-import { findAuditEvents } from '../../src/audit/repository.js';
+import { WebhookAlertSink, type AlertPayload } from '../../src/features/audit/alerts.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { bearer, createAdmin, createTestApp, form, registerUser, type TestApp } from '../support/app.js';
 
 async function events(t: TestApp, type: string) {

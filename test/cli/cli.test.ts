@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { promptNewPassword, UsageError } from '../../src/cli/command.js';
-import { openDatabase } from '../../src/storage/database.js';
-import { findUserByUsername } from '../../src/users/repository.js';
+import { openDatabase } from '../../src/kernel/storage/database.js';
+import { findUserByUsername } from '../../src/features/users/repository.js';
 import { freshBackend, runCli, startServerProcess } from '../support/process.js';
 
 const PASSWORD = 'correct horse battery staple';

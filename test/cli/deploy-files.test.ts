@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { SettingsSchema } from '../../src/config/schema.js';
+import { ConfigError, parseConfig } from '../../src/kernel/config/load.js';
+import { SettingsSchema } from '../../src/kernel/config/schema.js';
 import { dockerfileInstructions, envFile, execForm, runtimeStage } from '../support/deploy-files.js';
 import { ROOT } from '../support/process.js';
 
@@ -38,7 +38,7 @@ describe('deploy files', () => {
 
   it('warden.env.example names only real settings, and passes the production checks once ENCRYPTION_KEY is filled in', () => {
     const all = envFile('deploy/warden.env.example', true);
-    for (const key of Object.keys(all)) assert.ok(SETTINGS.has(key), `deploy/warden.env.example: ${key} is not a setting (src/config/schema.ts)`);
+    for (const key of Object.keys(all)) assert.ok(SETTINGS.has(key), `deploy/warden.env.example: ${key} is not a setting (src/kernel/config/schema.ts)`);
     const active = envFile('deploy/warden.env.example');
     assert.equal(active.NODE_ENV, 'production');
     // As shipped, the blank to fill in is refused, and named.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { ConfigError, parseConfig } from '../../src/kernel/config/load.js';
 
 function fails(env: Record<string, string>, variable: string, reason?: RegExp) {
   assert.throws(

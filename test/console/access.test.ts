@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { findAuditEvents } from '../../src/audit/repository.js';
-import { findUserByLogin } from '../../src/users/repository.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
+import { findUserByLogin } from '../../src/features/users/repository.js';
 import { createAdmin, createTestApp, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 import { consoleLogin, post } from './support.js';
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { findAuditEvents } from '../../src/audit/repository.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { createAdmin, createTestApp, registerUser, requireService, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 
 const CHROMIUM = '/usr/bin/chromium';

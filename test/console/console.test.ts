@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { findAuditEvents } from '../../src/audit/repository.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { createAdmin, createTestApp, registerUser, type TestApp } from '../support/app.js';
 import { consoleLogin, cookieJar, csrfFrom, post } from './support.js';
 

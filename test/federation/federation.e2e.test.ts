@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import * as oidc from 'openid-client';
 import { chromium, type Browser } from 'playwright-core';
-import { identityProviders, sessions, userIdentities, users } from '../../src/storage/schema.js';
+import { identityProviders, sessions, userIdentities, users } from '../../src/kernel/storage/schema.js';
 import { bearer, createAdmin, createTestApp, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { freePort } from '../support/process.js';
 import { UPSTREAM_CLIENT } from '../support/upstream-idp.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { identityProvidersOf } from '../../src/federation/flow.js';
-import { Keyring, sealedAt } from '../../src/storage/encryption.js';
-import { sealSecretsAtRest } from '../../src/storage/seal-secrets.js';
-import { identityProviders } from '../../src/storage/schema.js';
+import { identityProvidersOf } from '../../src/features/federation/flow.js';
+import { Keyring, sealedAt } from '../../src/kernel/storage/encryption.js';
+import { sealSecretsAtRest } from '../../src/kernel/storage/seal-secrets.js';
+import { identityProviders } from '../../src/kernel/storage/schema.js';
 import { bearer, createAdmin, createTestApp, type TestApp } from '../support/app.js';
 
 const K1 = Buffer.alloc(32, 1).toString('base64');

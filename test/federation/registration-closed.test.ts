@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { sessions, users } from '../../src/storage/schema.js';
-import { findAuditEvents } from '../../src/audit/repository.js';
+import { sessions, users } from '../../src/kernel/storage/schema.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { bearer, createTestApp, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { fakeProvider } from '../support/fake-op.js';
 import { freePort } from '../support/process.js';

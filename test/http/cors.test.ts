@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError } from '../../src/kernel/config/load.js';
 import { createTestApp, testConfig, type TestApp } from '../support/app.js';
 
 const preflight = (origin: string, method = 'POST') => ({

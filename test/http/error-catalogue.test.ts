@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CATALOGUE } from '../../src/http/error-catalogue.js';
-import { catalogueMarkdown } from '../../src/http/error-page.js';
-import { OAuthError, ProblemError } from '../../src/http/errors.js';
-import { PAGE_CSP } from '../../src/http/html.js';
+import { ERROR_CATALOGUE } from '../../src/kernel/error-catalogue.js';
+import { catalogueMarkdown } from '../../src/platform/error-page.js';
+import { OAuthError, ProblemError } from '../../src/kernel/errors.js';
+import { PAGE_CSP } from '../../src/kernel/html/html.js';
 import { createTestApp, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { freePort, ROOT } from '../support/process.js';
 

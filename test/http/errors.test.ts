@@ -70,7 +70,7 @@ describe('error answers', () => {
   it('an unexpected failure → 500 with no detail, logged not sent', async () => {
     const original = t.warden.users.updateProfile.bind(t.warden.users);
     t.warden.users.updateProfile = async () => {
-      throw new Error('relation "users" does not exist at /work/main/src/users/repository.ts:42');
+      throw new Error('relation "users" does not exist at /work/main/src/features/users/repository.ts:42');
     };
     try {
       const res = await t.app.inject({ method: 'PATCH', url: '/users/me', headers: bearer(token), payload: { full_name: 'A' } });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { register as globalRegistry } from 'prom-client';
-import { Metrics } from '../../src/http/metrics.js';
-import type { PasswordHasher } from '../../src/users/password-hasher.js';
+import { Metrics } from '../../src/platform/metrics.js';
+import type { PasswordHasher } from '../../src/features/users/password-hasher.js';
 import { createTestApp, form, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('/healthz and /readyz', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it, mock } from 'node:test';
 import pino from 'pino';
-import { batchedDestination, type LineSink } from '../../src/http/log-destination.js';
+import { batchedDestination, type LineSink } from '../../src/platform/log-destination.js';
 
 function sink() {
   const chunks: string[] = [];
@@ -75,7 +75,7 @@ describe('batched log destination', () => {
     it(`standard output: lines held when the process ${how} are written`, () => {
       const script = `
         import pino from 'pino';
-        import { stdoutDestination } from './src/http/log-destination.ts';
+        import { stdoutDestination } from './src/platform/log-destination.ts';
         const log = pino({ level: 'info' }, stdoutDestination(60000));
         log.info('last words');
         ${code};`;

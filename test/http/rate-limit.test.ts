@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MemoryStateStore } from '../../src/storage/state/memory.js';
-import { ManualClock } from '../../src/clock.js';
+import { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
+import { ManualClock } from '../../src/kernel/clock.js';
 import { createTestApp, form, type TestApp } from '../support/app.js';
 
 const LIMITS = {

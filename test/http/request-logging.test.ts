@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
 import { eq } from 'drizzle-orm';
-import { lazyChildLogger } from '../../src/http/logging.js';
-import { users } from '../../src/storage/schema.js';
+import { lazyChildLogger } from '../../src/platform/logging.js';
+import { users } from '../../src/kernel/storage/schema.js';
 
 function capture() {
   const lines: string[] = [];

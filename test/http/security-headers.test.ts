@@ -117,7 +117,7 @@ describe('security headers', () => {
   });
 
   it('lets a route replace the CSP through its config (the docs UI needs its own script files)', async () => {
-    const { buildApp } = await import('../../src/http/app.js');
+    const { buildApp } = await import('../../src/app/app.js');
     const app = await buildApp(t.config, { warden: t.warden });
     app.get('/relaxed', { config: { access: { kind: 'public' }, csp: "default-src 'self'; frame-ancestors 'none'" } }, async () => ({ ok: true }));
     await app.ready();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Fastify from 'fastify';
-import { lazySerializers } from '../../src/http/serialization.js';
+import { lazySerializers } from '../../src/platform/serialization.js';
 
 describe('response serializers (compiled on first use)', () => {
   it('compiles a route’s serializer on its first answer, not at start, and still answers only the schema’s fields', async () => {

@@ -4,11 +4,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { ManualClock, type Clock } from '../../src/clock.js';
-import { wardenVersion } from '../../src/config/version.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { findUserByUsername } from '../../src/users/repository.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { ManualClock, type Clock } from '../../src/kernel/clock.js';
+import { wardenVersion } from '../../src/kernel/config/version.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
+import { findUserByUsername } from '../../src/features/users/repository.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { registerUser, resetDatabase, STRONG_PASSWORD, testConfig, testDatabase } from '../support/app.js';
 import { runCli } from '../support/process.js';
 
@@ -86,7 +86,7 @@ describe('the start banner', () => {
   });
 
   it('names PostgreSQL by host and database, never with its credentials, and names the admins', async () => {
-    const { startBanner } = await import('../../src/http/start-banner.js');
+    const { startBanner } = await import('../../src/app/start-banner.js');
     const lines = startBanner({
       version: '1.2.3',
       url: 'http://127.0.0.1:8420',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisStateStore } from '../../src/storage/state/redis.js';
+import { RedisStateStore } from '../../src/kernel/storage/state/redis.js';
 import { createTestApp, passwordLogin, registerUser } from '../support/app.js';
 
 // Issue 17 item 1: with the shared state store gone, a correct login answered 400 invalid_grant

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { HSTS } from '../../src/http/security-headers.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { HSTS } from '../../src/platform/security-headers.js';
+import { startServer, type RunningServer } from '../../src/app/server.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { testConfig, testDatabase } from '../support/app.js';
 import { freePort } from '../support/process.js';
 

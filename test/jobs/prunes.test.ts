@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { count } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { accountTokens, auditEvents, authorizationCodes, consoleSessions, knownDevices, refreshTokens, revokedTokens, sessionEndLinks, sessions } from '../../src/storage/schema.js';
+import { accountTokens, auditEvents, authorizationCodes, consoleSessions, knownDevices, refreshTokens, revokedTokens, sessionEndLinks, sessions } from '../../src/kernel/storage/schema.js';
 import { createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 const MINUTE = 60_000;

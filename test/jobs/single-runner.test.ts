@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
-import { ManualClock, type Clock } from '../../src/clock.js';
-import { buildApp, type App } from '../../src/http/app.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { ManualClock, type Clock } from '../../src/kernel/clock.js';
+import { buildApp, type App } from '../../src/app/app.js';
+import { openDatabase, type Database } from '../../src/kernel/storage/database.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { testConfig } from '../support/app.js';
 import { testPostgresUrl, withDatabase } from '../support/template.js';
 

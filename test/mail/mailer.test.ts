@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { QueuedMailer, type MailLog, type MailMessage, type MailTransport } from '../../src/mail/mailer.js';
-import { OutboxTransport } from '../../src/mail/outbox.js';
-import { SmtpTransport } from '../../src/mail/smtp.js';
-import { passwordResetMail, verificationMail } from '../../src/mail/templates.js';
+import { QueuedMailer, type MailLog, type MailMessage, type MailTransport } from '../../src/features/mail/mailer.js';
+import { OutboxTransport } from '../../src/features/mail/outbox.js';
+import { SmtpTransport } from '../../src/features/mail/smtp.js';
+import { passwordResetMail, verificationMail } from '../../src/features/mail/templates.js';
 import { startSmtp } from '../account/smtp.js';
 
 function capture(): MailLog & { lines: Array<{ level: string; obj: object; msg: string }> } {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { createTestApp, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
-import { accessTokenHash } from '../../src/oauth/id-token.js';
+import { accessTokenHash } from '../../src/features/oauth/id-token.js';
 import { adminToken, authorizeCode, authorizeUrl, basic, exchangeCode, formFields, getPage, Jar, pkce, postForm, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/callback';

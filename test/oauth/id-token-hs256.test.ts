@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { accessTokenHash } from '../../src/oauth/id-token.js';
+import { accessTokenHash } from '../../src/features/oauth/id-token.js';
 import { createTestApp, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { adminToken, authorizeCode, basic, exchangeCode, pkce, registerClient, type RegisteredClient } from './support.js';
 

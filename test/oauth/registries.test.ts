@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OAuthError } from '../../src/http/errors.js';
-import { buildApp, type App } from '../../src/http/app.js';
+import { OAuthError } from '../../src/kernel/errors.js';
+import { buildApp, type App } from '../../src/app/app.js';
 import { createTestApp, form, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 
 const token = (app: App, params: Record<string, string>) => app.inject({ method: 'POST', url: '/token', ...form(params) });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
-import { authorizationCodes, refreshTokens, sessions, users } from '../../src/storage/schema.js';
-import { createRefreshToken } from '../../src/tokens/refresh-token.js';
-import { buildApp } from '../../src/http/app.js';
-import { pruneRefreshTokens } from '../../src/tokens/refresh-token.js';
-import { createWarden } from '../../src/warden.js';
+import { authorizationCodes, refreshTokens, sessions, users } from '../../src/kernel/storage/schema.js';
+import { createRefreshToken } from '../../src/features/tokens/refresh-token.js';
+import { buildApp } from '../../src/app/app.js';
+import { pruneRefreshTokens } from '../../src/features/tokens/refresh-token.js';
+import { createWarden } from '../../src/app/warden.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, testDatabase, tokensFor, type TestApp } from '../support/app.js';
 import { adminToken, authorizeCode, authorizeUrl, basic, exchangeCode, getPage, Jar, pkce, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { App } from '../../src/http/app.js';
+import type { App } from '../../src/app/app.js';
 import { createAdmin, form, type TestApp } from '../support/app.js';
 
 export interface RegisteredClient {

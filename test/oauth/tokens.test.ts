@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createTestApp, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
-import { maintainSigningKeys } from '../../src/oauth/keys-routes.js';
+import { maintainSigningKeys } from '../../src/features/oauth/keys-routes.js';
 import { adminToken, authorizeCode, basic, exchangeCode, pkce, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/cb';

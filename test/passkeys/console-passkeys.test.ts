@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { auditEvents, passkeys } from '../../src/storage/schema.js';
+import { auditEvents, passkeys } from '../../src/kernel/storage/schema.js';
 import { createAdmin, createTestApp, registerUser, type TestApp } from '../support/app.js';
 import { consoleLogin, post } from '../console/support.js';
 

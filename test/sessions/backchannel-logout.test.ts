@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { ManualClock, type Clock } from '../../src/clock.js';
-import { BackchannelLogout } from '../../src/sessions/backchannel-logout.js';
-import { endSession } from '../../src/sessions/end-session.js';
-import { createSession, newSessionId } from '../../src/sessions/repository.js';
-import { auditEvents, backchannelLogouts } from '../../src/storage/schema.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { ManualClock, type Clock } from '../../src/kernel/clock.js';
+import { BackchannelLogout } from '../../src/features/sessions/backchannel-logout.js';
+import { endSession } from '../../src/features/sessions/end-session.js';
+import { createSession, newSessionId } from '../../src/features/sessions/repository.js';
+import { auditEvents, backchannelLogouts } from '../../src/kernel/storage/schema.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { freePort } from '../support/process.js';
 import { resetDatabase, testConfig, testDatabase } from '../support/app.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { findAuditEvents } from '../../src/audit/repository.js';
-import { ipPrefix } from '../../src/sessions/new-device.js';
-import { knownDevices, sessionEndLinks } from '../../src/storage/schema.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
+import { ipPrefix } from '../../src/features/sessions/new-device.js';
+import { knownDevices, sessionEndLinks } from '../../src/kernel/storage/schema.js';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
 import { adminToken, authorizeCode, Jar, pkce, registerClient } from '../oauth/support.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { findAuditEvents } from '../../src/audit/repository.js';
+import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { bearer, createAdmin, createTestApp, form, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('self-service sessions: /users/me/sessions and /admin/users/{id}/sessions', () => {

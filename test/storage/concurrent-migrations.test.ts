@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { openDatabase } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/kernel/storage/database.js';
 import { testPostgresUrl, withDatabase } from '../support/template.js';
 
 const pgUrl = testPostgresUrl();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { DataDirInUseError, lockDataDir, openDatabase, tryLockDataDir } from '../../src/storage/database.js';
+import { DataDirInUseError, lockDataDir, openDatabase, tryLockDataDir } from '../../src/kernel/storage/database.js';
 import { ROOT } from '../support/process.js';
 
 const HOLDER = fileURLToPath(new URL('../support/hold-data-dir.ts', import.meta.url));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { DatabaseUnavailableError, openDatabase } from '../../src/storage/database.js';
+import { DatabaseUnavailableError, openDatabase } from '../../src/kernel/storage/database.js';
 import { requireService } from '../support/app.js';
 import { withDatabase } from '../support/template.js';
 

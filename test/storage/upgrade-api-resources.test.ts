@@ -7,11 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { buildApp, type App } from '../../src/http/app.js';
-import { MIGRATIONS_FOLDER, openDatabase } from '../../src/storage/database.js';
-import { hashToken } from '../../src/tokens/refresh-token.js';
+import { buildApp, type App } from '../../src/app/app.js';
+import { MIGRATIONS_FOLDER, openDatabase } from '../../src/kernel/storage/database.js';
+import { hashToken } from '../../src/features/tokens/refresh-token.js';
 import { Algorithm, hash as argon2id } from '@node-rs/argon2';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { STRONG_PASSWORD, testConfig } from '../support/app.js';
 
 /**

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
-import { ManualClock, type Clock } from '../../src/clock.js';
-import { parseConfig, type Config } from '../../src/config/load.js';
-import { buildApp, type App } from '../../src/http/app.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
-import { createWarden, type Warden } from '../../src/warden.js';
-import type { StateStore } from '../../src/storage/state/store.js';
+import { ManualClock, type Clock } from '../../src/kernel/clock.js';
+import { parseConfig, type Config } from '../../src/kernel/config/load.js';
+import { buildApp, type App } from '../../src/app/app.js';
+import { openDatabase, type Database } from '../../src/kernel/storage/database.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
+import type { StateStore } from '../../src/kernel/storage/state/store.js';
 import { testPostgresUrl, withDatabase } from './template.js';
 
 /** Settings for tests: quiet logs, rate limits off unless a test turns them on. */

@@ -1,7 +1,7 @@
 // A second process for test/storage/data-dir-lock.test.ts. Usage:
 //   hold-data-dir.ts open <dir>            open the embedded database, print "held", hold until killed
 //   hold-data-dir.ts lock <dir> <startAt>  at the given time (ms), take the data dir's lock; print "got" and hold, or "refused"
-import { DataDirInUseError, lockDataDir, openDatabase } from '../../src/storage/database.js';
+import { DataDirInUseError, lockDataDir, openDatabase } from '../../src/kernel/storage/database.js';
 
 const [mode, dir, startAt] = process.argv.slice(2);
 if (mode === 'open') {

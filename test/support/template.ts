@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openDatabase } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/kernel/storage/database.js';
 
 /** The PostgreSQL server tests use when WARDEN_TEST_DATABASE_URL is set (CI sets it for the second pass). */
 export const testPostgresUrl = () => process.env.WARDEN_TEST_DATABASE_URL || undefined;

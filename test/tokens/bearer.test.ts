@@ -134,7 +134,7 @@ describe('bearer tokens (EdDSA, default)', () => {
 
     const carol = await registerUser(t.app, 'carol');
     const carolToken = (await tokensFor(t.app, 'carol')).access_token;
-    const { deleteUser } = await import('../../src/users/repository.js');
+    const { deleteUser } = await import('../../src/features/users/repository.js');
     await deleteUser(t.warden.db, carol.id);
     await t.warden.userCache.invalidate(carol.id);
     assertInvalidToken(await me(t, carolToken));

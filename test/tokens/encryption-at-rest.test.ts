@@ -4,11 +4,11 @@ import { after, beforeEach, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { authenticator } from 'otplib';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, calculateJwkThumbprint } from 'jose';
-import type { Clock } from '../../src/clock.js';
-import { ConfigError } from '../../src/config/load.js';
-import { Keyring, sealedAt } from '../../src/storage/encryption.js';
-import { mfaTotp, signingKeys } from '../../src/storage/schema.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import type { Clock } from '../../src/kernel/clock.js';
+import { ConfigError } from '../../src/kernel/config/load.js';
+import { Keyring, sealedAt } from '../../src/kernel/storage/encryption.js';
+import { mfaTotp, signingKeys } from '../../src/kernel/storage/schema.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { bearer, createTestApp, registerUser, testConfig, testDatabase, tokensFor, type TestApp } from '../support/app.js';
 
 const K1 = randomBytes(32).toString('base64');

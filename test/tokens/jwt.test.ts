@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createSign, createPrivateKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import { generateSigningKey, importKeyPair, secretKeyMaterial, signJwt, verifyJwt, type KeyMaterial, type SigningAlg } from '../../src/tokens/jwt.js';
-import { uuidv7, uuidv7Time } from '../../src/tokens/jti.js';
+import { generateSigningKey, importKeyPair, secretKeyMaterial, signJwt, verifyJwt, type KeyMaterial, type SigningAlg } from '../../src/features/tokens/jwt.js';
+import { uuidv7, uuidv7Time } from '../../src/features/tokens/jti.js';
 
 const NOW = 1_800_000_000;
 const opts = { issuer: 'https://id.example', audience: 'api', subject: 'u1', expiresInSeconds: 600, nowSeconds: NOW, jti: 'j1', typ: 'at+jwt' };

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManualClock, type Clock } from '../../src/clock.js';
-import { rotateSigningKey } from '../../src/oauth/keys-routes.js';
-import { openDatabase, type Database } from '../../src/storage/database.js';
-import { MemoryStateStore } from '../../src/storage/state/memory.js';
-import type { StateStore } from '../../src/storage/state/store.js';
-import { createWarden, type Warden } from '../../src/warden.js';
+import { ManualClock, type Clock } from '../../src/kernel/clock.js';
+import { rotateSigningKey } from '../../src/features/oauth/keys-routes.js';
+import { openDatabase, type Database } from '../../src/kernel/storage/database.js';
+import { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
+import type { StateStore } from '../../src/kernel/storage/state/store.js';
+import { createWarden, type Warden } from '../../src/app/warden.js';
 import { resetDatabase, testConfig, testDatabase } from '../support/app.js';
 import { freshBackend } from '../support/process.js';
 import { testPostgresUrl } from '../support/template.js';
@@ -35,7 +35,7 @@ async function twoInstances(env: Record<string, string>, clock: ManualClock, env
     databases = [shared, shared];
   }
   if (redisUrl && testPostgresUrl()) {
-    const { RedisStateStore } = await import('../../src/storage/state/redis.js');
+    const { RedisStateStore } = await import('../../src/kernel/storage/state/redis.js');
     const prefix = `warden-test-keys-${process.pid}-${Date.now()}:`;
     states = [new RedisStateStore(redisUrl, { prefix }), new RedisStateStore(redisUrl, { prefix })];
   } else if (testPostgresUrl()) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SigningKeys } from '../../src/tokens/signing-keys.js';
+import { SigningKeys } from '../../src/features/tokens/signing-keys.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
 describe('signing keys seen by a second instance', () => {

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { Algorithm, verify } from '@node-rs/argon2';
-import { HashThreads } from '../../src/users/hash-threads.js';
-import { PasswordHasher } from '../../src/users/password-hasher.js';
+import { HashThreads } from '../../src/features/users/hash-threads.js';
+import { PasswordHasher } from '../../src/features/users/password-hasher.js';
 
 const params = { algorithm: Algorithm.Argon2id, memoryCost: 8192, timeCost: 1, parallelism: 1 };
 

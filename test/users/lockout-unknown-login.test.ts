@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import type { AlertPayload } from '../../src/audit/alerts.js';
-import { auditEvents } from '../../src/storage/schema.js';
-import { loginDigest } from '../../src/users/service.js';
+import type { AlertPayload } from '../../src/features/audit/alerts.js';
+import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { loginDigest } from '../../src/features/users/service.js';
 import { createTestApp, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 
 // What people type into the username box by mistake: their password.

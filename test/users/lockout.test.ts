@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { ManualClock } from '../../src/clock.js';
-import { MemoryStateStore } from '../../src/storage/state/memory.js';
-import { auditEvents } from '../../src/storage/schema.js';
-import { MAX_ATTEMPTS_PER_HOUR } from '../../src/users/lockout.js';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
+import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { MAX_ATTEMPTS_PER_HOUR } from '../../src/features/users/lockout.js';
 import { bearer, createAdmin, createTestApp, passwordLogin, registerUser, resetDatabase, STRONG_PASSWORD, testDatabase, type TestApp } from '../support/app.js';
 
 const WRONG = 'not the password at all';

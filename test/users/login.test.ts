@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import type { MemoryStateStore } from '../../src/storage/state/memory.js';
+import type { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
 import { after, before, describe, it } from 'node:test';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
-import { insertUser, findUserByUsername } from '../../src/users/repository.js';
+import { insertUser, findUserByUsername } from '../../src/features/users/repository.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 
 // Tests that build a second app (which empties the shared database) come last.
@@ -24,7 +24,7 @@ describe('POST /token, password grant', () => {
     assert.match(body.refresh_token, /^wrt_/);
     assert.equal(typeof body.scope, 'string');
     // The sign-in is audited with the user as both actor and subject.
-    const { auditEvents } = await import('../../src/storage/schema.js');
+    const { auditEvents } = await import('../../src/kernel/storage/schema.js');
     const { eq } = await import('drizzle-orm');
     const [ev] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'login.succeeded'));
     assert.ok(ev?.actorId && ev.actorId === ev.subjectId);
@@ -53,7 +53,7 @@ describe('POST /token, password grant', () => {
     assert.equal(unknown.statusCode, wrong.statusCode);
     assert.deepEqual(unknown.json(), wrong.json());
     // What was typed for an unknown login may be a misplaced password: only a hash of it is audited.
-    const { auditEvents } = await import('../../src/storage/schema.js');
+    const { auditEvents } = await import('../../src/kernel/storage/schema.js');
     const failed = await t.warden.db.select().from(auditEvents);
     assert.ok(!JSON.stringify(failed).includes('nobody-here'));
     assert.ok(failed.some((e) => e.type === 'login.failed' && typeof e.details.login_sha256 === 'string'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkPassword } from '../../src/users/password-policy.js';
+import { checkPassword } from '../../src/features/users/password-policy.js';
 import { createTestApp } from '../support/app.js';
 
 const nist = { minLength: 12, classic: false };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from '@node-rs/bcrypt';
-import { HashThreads, type HashJob } from '../../src/users/hash-threads.js';
-import { BCRYPT_MAX_COST, PasswordHasher } from '../../src/users/password-hasher.js';
-import { users } from '../../src/storage/schema.js';
+import { HashThreads, type HashJob } from '../../src/features/users/hash-threads.js';
+import { BCRYPT_MAX_COST, PasswordHasher } from '../../src/features/users/password-hasher.js';
+import { users } from '../../src/kernel/storage/schema.js';
 import { createTestApp, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 
 const costOf = (stored: string) => (/^\$2[aby]\$(\d\d)\$/.exec(stored) ? `bcrypt:${Number(stored.slice(4, 6))}` : 'argon2');
