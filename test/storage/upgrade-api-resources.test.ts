@@ -9,7 +9,7 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { buildApp, type App } from '../../src/app/app.js';
 import { MIGRATIONS_FOLDER, openDatabase } from '../../src/kernel/storage/database.js';
-import { hashToken } from '../../src/features/tokens/refresh-token.js';
+import { hashToken } from '../../src/kernel/secrets.js';
 import { Algorithm, hash as argon2id } from '@node-rs/argon2';
 import { createWarden, type Warden } from '../../src/app/warden.js';
 import { STRONG_PASSWORD, testConfig } from '../support/app.js';

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hashToken, sameSecret } from '../../kernel/secrets.js';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -97,9 +97,8 @@ interface View {
   recoveryCodes?: string[] | undefined;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 /** The form token: the browser's CSRF cookie (SameSite=Strict, HttpOnly) bound to the sign-in session. */
-const formToken = (csrfCookie: string, sid: string) => sha256(`warden-account\n${csrfCookie}\n${sid}`);
+const formToken = (csrfCookie: string, sid: string) => hashToken(`warden-account\n${csrfCookie}\n${sid}`);
 
 const time = (d: Date) => html`<time datetime="${d.toISOString()}">${d.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>`;
 
@@ -352,9 +351,7 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
         const s = await signedIn(request);
         if (!s) return reply.redirect(PATH, 303);
         const cookieValue = request.cookies[cookies.csrfName];
-        const expected = cookieValue ? Buffer.from(formToken(cookieValue, s.session.sid)) : undefined;
-        const given = Buffer.from(body.csrf ?? '');
-        if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+        if (!cookieValue || !sameSecret(body.csrf ?? '', formToken(cookieValue, s.session.sid))) {
           return refused(reply, 403, 'This form has expired or did not come from this site. Open your account page again.');
         }
         return handler(request, reply, s, body, { ...requestContext(request), actorId: s.user.id });

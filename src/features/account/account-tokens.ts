@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
 import { accountTokens } from '../../kernel/storage/schema.js';
-import { hashToken, newOpaqueToken } from '../tokens/refresh-token.js';
+import { hashToken, newOpaqueToken } from '../../kernel/secrets.js';
 
 /**
  * Single-use tokens sent by mail. 256 random bits (prefix + base64url), so a plain SHA-256 is the

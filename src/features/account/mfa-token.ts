@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StateStore } from '../../kernel/storage/state/store.js';
-import { newOpaqueToken } from '../tokens/refresh-token.js';
+import { newOpaqueToken } from '../../kernel/secrets.js';
 
 /** A password login waiting for its second factor. */
 export interface MfaChallenge {

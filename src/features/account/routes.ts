@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { pruneAccountTokens } from './account-tokens.js';
 import { registerMfaGrant } from './mfa-grant.js';
 import { Accepted, CodeBody, Enrolment, ForgotBody, MfaStatus, RecoveryCodes, RemoveMfaBody, ResetBody, Verified, VerifyBody } from './schemas.js';

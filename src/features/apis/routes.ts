@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { ApiIdParams, ApiIn, ApiList, ApiOut, ApiPatch, ForceQuery, ListQuery, RoleIn, RoleList, RoleNameParams, RoleOut, RolePatch } from './schemas.js';
 import { toApiOut } from './service.js';
 

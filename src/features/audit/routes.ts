@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { findAuditEvents, type AuditRow } from './repository.js';
 import { AuditList, AuditListQuery, type AuditEventOut } from './schemas.js';
 

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashToken, newOpaqueToken, sameSecret } from '../../kernel/secrets.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, eq } from 'drizzle-orm';
 import * as oidc from 'openid-client';
@@ -63,14 +64,6 @@ export type FederationFailure =
   | 'link_password_wrong';
 
 const TX_TTL_MS = 10 * 60_000;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
-const random = () => randomBytes(32).toString('base64url');
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const StartQuery = Type.Object({ interaction: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false });
@@ -197,8 +190,8 @@ export async function federationRoutes(app: FastifyInstance, hooks: AuthorizeHoo
         return fail(request, reply, id, new FederationError('provider_unreachable', `${provider.name} cannot be reached right now.`));
       }
       const tx: UpstreamTx = { providerId: id, ix: ix.id, state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
-      const handle = random();
-      await w.state.set(`fed:tx:${sha256(handle)}`, JSON.stringify(tx), TX_TTL_MS);
+      const handle = newOpaqueToken();
+      await w.state.set(`fed:tx:${hashToken(handle)}`, JSON.stringify(tx), TX_TTL_MS);
       reply.setCookie(cookieName, handle, { ...cookieOpts, maxAge: TX_TTL_MS / 1000 });
       const params: Record<string, string> = {
         redirect_uri: callbackUrl(id),
@@ -288,7 +281,7 @@ export async function federationRoutes(app: FastifyInstance, hooks: AuthorizeHoo
       const query = request.query as Record<string, string>;
       const handle = request.cookies[cookieName];
       reply.clearCookie(cookieName, { path: '/', secure: hooks.cookies.secure });
-      const key = handle && handle.length <= 100 ? sha256(handle) : undefined;
+      const key = handle && handle.length <= 100 ? hashToken(handle) : undefined;
       const raw = key ? await w.state.get(`fed:tx:${key}`) : null;
       if (!key || !raw) return fail(request, reply, id, new FederationError('no_pending_sign_in', 'This sign-in has expired or did not start in this browser.'));
       // Single use: the first callback takes it, a replay (or a race) finds it taken.

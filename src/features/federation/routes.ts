@@ -8,7 +8,7 @@ import { notFound } from '../../kernel/errors.js';
 import { identityProviders, userIdentities } from '../../kernel/storage/schema.js';
 import type { Db } from '../../kernel/storage/database.js';
 import { isUuid } from '../users/repository.js';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { identityProvidersOf } from './flow.js';
 import { toProviderOut } from './providers.js';
 

@@ -1,8 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
 import { authorizationCodes } from '../../kernel/storage/schema.js';
-import { hashToken, newOpaqueToken } from '../tokens/refresh-token.js';
+import { hashToken, newOpaqueToken, sameSecret } from '../../kernel/secrets.js';
 
 export type CodeRow = typeof authorizationCodes.$inferSelect;
 
@@ -72,10 +71,7 @@ export const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 /** RFC 7636 §4.6, S256 only: BASE64URL(SHA256(verifier)) == challenge, compared in constant time. */
 export function pkceMatches(verifier: string, challenge: string): boolean {
-  const computed = createHash('sha256').update(verifier, 'ascii').digest('base64url');
-  const a = Buffer.from(computed);
-  const b = Buffer.from(challenge);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameSecret(hashToken(verifier), challenge);
 }
 
 /** Consumed codes are kept a while so a late replay is still recognised (and its tokens revoked), then deleted. */

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { IdParams } from '../users/schemas.js';
 import { PasskeyService, toPasskeyOut } from './service.js';
 import { bundleText, bundleUrl, SCRIPT, SCRIPT_URL } from './script.js';

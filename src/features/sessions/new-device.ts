@@ -6,7 +6,7 @@ import type { RequestContext } from '../audit/audit-log.js';
 import { newSignInMail } from '../mail/templates.js';
 import type { Executor } from '../../kernel/storage/database.js';
 import { knownDevices, sessionEndLinks } from '../../kernel/storage/schema.js';
-import { hashToken, newOpaqueToken } from '../tokens/refresh-token.js';
+import { hashToken, newOpaqueToken } from '../../kernel/secrets.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../../kernel/warden.js';
 import { endUserSession } from './self-service.js';

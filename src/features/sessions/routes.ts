@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { IdParams } from '../users/schemas.js';
-import { Problem } from '../users/routes.js';
+import { Problem } from '../../kernel/problem.js';
 import { endOtherUserSessions, endUserSession, listSessions, SessionList, SidParams } from './self-service.js';
 
 /**

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { hashToken, newOpaqueToken } from '../../kernel/secrets.js';
 import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { auditInsert, type AuditRow } from '../audit/audit-log.js';
 import { sessionInsert, type NewSession } from '../sessions/repository.js';
@@ -6,15 +7,6 @@ import { queryRows, type Executor } from '../../kernel/storage/database.js';
 import { refreshTokens } from '../../kernel/storage/schema.js';
 
 export type RefreshRow = typeof refreshTokens.$inferSelect;
-
-/** Opaque, 256 bits of randomness. High entropy, so a fast hash is the right storage (not argon2). */
-export function newOpaqueToken(prefix: string): string {
-  return `${prefix}${randomBytes(32).toString('base64url')}`;
-}
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
 
 export interface NewRefresh {
   userId: string;

@@ -5,7 +5,7 @@ import { requestContext } from '../audit/request-context.js';
 import { unprocessable } from '../../kernel/errors.js';
 import { AdminUserPatch, IdParams, UserList, UserListQuery, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
-import { Problem } from './routes.js';
+import { Problem } from '../../kernel/problem.js';
 
 export async function adminUserRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashToken, newOpaqueToken, sameSecret } from '../../kernel/secrets.js';
 import { eq, sql } from 'drizzle-orm';
 import type { Clock } from '../../kernel/clock.js';
 import { ConfigError, type Config } from '../../kernel/config/load.js';
@@ -63,16 +63,16 @@ export async function bootstrapAdmin(config: Config, db: Executor, users: UsersS
  * it out); a new start issues a new one.
  */
 export class SetupLink {
-  private hash: Buffer | undefined;
+  private hash: string | undefined;
   /** Taken by a form post in flight: a second post with the same link is refused meanwhile. */
-  private taken: Buffer | undefined;
+  private taken: string | undefined;
   private expiresAt = 0;
 
   constructor(private readonly clock: Clock) {}
 
   issue(): string {
-    const token = randomBytes(32).toString('base64url');
-    this.hash = sha256(token);
+    const token = newOpaqueToken();
+    this.hash = hashToken(token);
     this.expiresAt = this.clock.now() + SETUP_LINK_MS;
     return token;
   }
@@ -80,8 +80,7 @@ export class SetupLink {
   /** Valid now (the page shows its form); does not use it up. */
   check(token: string): boolean {
     if (!this.hash || this.clock.now() >= this.expiresAt) return false;
-    const h = sha256(token);
-    return timingSafeEqual(h, this.hash);
+    return sameSecret(hashToken(token), this.hash);
   }
 
   /** Take the link for one creation attempt (false: invalid, expired, used or being used). */
@@ -104,5 +103,3 @@ export class SetupLink {
     this.hash = undefined;
   }
 }
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest();

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
 import { IdParams } from './schemas.js';
-import { Problem } from './routes.js';
+import { Problem } from '../../kernel/problem.js';
 
 const UnlockOut = Type.Object({ was_locked: Type.Boolean() }, { additionalProperties: false });
 

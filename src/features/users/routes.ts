@@ -4,20 +4,9 @@ import { Type } from 'typebox';
 import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { ProblemError } from '../../kernel/errors.js';
+import { Problem } from '../../kernel/problem.js';
 import { ChangePasswordBody, RegisterBody, UpdateMeBody, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
-
-export const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  },
-  { description: 'RFC 9457 problem details' },
-);
 
 export async function userRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

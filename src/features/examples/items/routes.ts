@@ -6,7 +6,7 @@ import { html } from '../../../kernel/html/html.js';
 import { page } from '../../../kernel/html/layout.js';
 import { asPage } from '../../../platform/security-headers.js';
 import { ListQuery } from '../../users/schemas.js';
-import { Problem } from '../../users/routes.js';
+import { Problem } from '../../../kernel/problem.js';
 import { ItemList, ItemOut, ItemPatch, NewItem } from './schemas.js';
 import { ItemsService, toItemOut } from './service.js';
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashToken, newOpaqueToken, sameSecret } from '../../../kernel/secrets.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { findSession } from '../../sessions/repository.js';
 import { findUserById, type UserRecord } from '../../users/repository.js';
@@ -57,8 +57,6 @@ export const SESSION_TTL_MS = 8 * 3600_000;
 const INTERACTION_TTL_MS = 10 * 60_000;
 const CSRF_TTL_S = 3600;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
-const random = () => randomBytes(32).toString('base64url');
 
 /**
  * Cookie names and attributes. Over https the `__Host-` prefix pins the cookie to this host and path /
@@ -84,7 +82,7 @@ export class BrowserCookies {
   /** The browser's CSRF secret, created when absent (one per browser, so two tabs do not fight). */
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
     const existing = request.cookies[this.csrfName];
-    const token = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : random();
+    const token = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : newOpaqueToken();
     reply.setCookie(this.csrfName, token, this.opts(CSRF_TTL_S, 'strict'));
     return token;
   }
@@ -93,16 +91,13 @@ export class BrowserCookies {
   csrfValid(request: FastifyRequest, ix: Pick<Interaction, 'csrf'>, formToken: string | undefined): boolean {
     const cookie = request.cookies[this.csrfName];
     if (!cookie || !formToken) return false;
-    const a = Buffer.from(formToken);
-    const b = Buffer.from(ix.csrf);
-    const c = Buffer.from(cookie);
-    return a.length === b.length && b.length === c.length && timingSafeEqual(a, b) && timingSafeEqual(b, c);
+    return sameSecret(formToken, ix.csrf) && sameSecret(cookie, ix.csrf);
   }
 
   async loadSession(request: FastifyRequest): Promise<LoginSession | undefined> {
     const id = request.cookies[this.sessionName];
     if (!id || id.length > 100) return undefined;
-    const raw = await this.w.state.get(`authz:session:${sha256(id)}`);
+    const raw = await this.w.state.get(`authz:session:${hashToken(id)}`);
     if (!raw) return undefined;
     const s = JSON.parse(raw) as LoginSession;
     // A cookie session from before sessions had ids is not a session that can be ended: sign in again.
@@ -112,19 +107,19 @@ export class BrowserCookies {
 
   /** A new id on every sign-in (no session fixation); only its hash is stored. */
   async startSession(reply: FastifyReply, s: LoginSession): Promise<void> {
-    const id = random();
-    await this.w.state.set(`authz:session:${sha256(id)}`, JSON.stringify(s), SESSION_TTL_MS);
+    const id = newOpaqueToken();
+    await this.w.state.set(`authz:session:${hashToken(id)}`, JSON.stringify(s), SESSION_TTL_MS);
     reply.setCookie(this.sessionName, id, this.opts(SESSION_TTL_MS / 1000, 'lax'));
   }
 
   async endSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const id = request.cookies[this.sessionName];
-    if (id) await this.w.state.delete(`authz:session:${sha256(id)}`);
+    if (id) await this.w.state.delete(`authz:session:${hashToken(id)}`);
     reply.clearCookie(this.sessionName, { path: '/', secure: this.secure });
   }
 
   async newInteraction(csrf: string, req: AuthorizationRequest, forceLogin: boolean, returnTo?: string): Promise<Interaction> {
-    const ix: Interaction = { id: random(), csrf, req, forceLogin, ...(returnTo ? { returnTo } : {}) };
+    const ix: Interaction = { id: newOpaqueToken(), csrf, req, forceLogin, ...(returnTo ? { returnTo } : {}) };
     await this.saveInteraction(ix);
     return ix;
   }

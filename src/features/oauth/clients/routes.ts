@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requestContext } from '../../audit/request-context.js';
-import { Problem } from '../../users/routes.js';
+import { Problem } from '../../../kernel/problem.js';
 import { ClientIdParams, ClientList, ClientResourcesPatch, ClientListQuery, ClientMetadata, ClientOut, ClientWithSecret } from './schemas.js';
 
 /** /admin/clients: the RFC 7591 metadata in, client_id and (once) client_secret out. */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { newOpaqueToken } from '../../../kernel/secrets.js';
 import type { AuditLog, RequestContext } from '../../audit/audit-log.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../../kernel/errors.js';
@@ -74,7 +75,7 @@ export function toClientOut(row: ClientRow): ClientOut {
 function hashSecret(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
-const newSecret = () => `wcs_${randomBytes(32).toString('base64url')}`;
+const newSecret = () => newOpaqueToken('wcs_');
 // Letters, digits and '-' only: fits the pagination cursor and needs no escaping in Basic auth.
 const newClientId = () => `wc-${randomBytes(16).toString('hex')}`;
 
