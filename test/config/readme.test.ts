@@ -96,6 +96,17 @@ describe('docs', () => {
     assert.deepEqual(broken, []);
   });
 
+  it('every repository path named in the prose of README.md and docs/ (src/…, test/…, scripts/…) exists', () => {
+    // Code blocks are left out: they name files the reader creates (deploy/warden.env).
+    const gone: string[] = [];
+    const path = /(?<![\w./-])((?:src|test|scripts|bench|deploy|examples|packages|python|assets|drizzle)\/[\w./-]*\w)/g;
+    for (const file of markdownFiles()) {
+      const text = read(file).replace(/^```[\s\S]*?^```/gm, '');
+      for (const [, named] of text.matchAll(path)) if (!existsSync(join(ROOT, named!))) gone.push(`${file}: ${named}`);
+    }
+    assert.deepEqual([...new Set(gone)], [], 'a file moved: say where it is now');
+  });
+
   it('docs/dependencies.md says why each package in package.json is there', () => {
     const doc = read('docs/dependencies.md');
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
