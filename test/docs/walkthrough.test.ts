@@ -82,11 +82,11 @@ describe("the README's first session", { skip }, () => {
     assert.match(stdout, /"username":"alice"/, 'GET /users/me answers alice');
 
     // The prose after the curl block names the console and the pages to open next.
-    const after = SECTION.slice(SECTION.lastIndexOf('```'));
-    const pages = [...after.matchAll(/http:\/\/127\.0\.0\.1:8420(\/[\w/-]*)/g)].map((m) => m[1]!);
+    const closing = SECTION.slice(SECTION.lastIndexOf('```'));
+    const pages = [...closing.matchAll(/http:\/\/127\.0\.0\.1:8420(\/[\w/-]*)/g)].map((m) => m[1]!);
     assert.ok(pages.includes('/admin'), 'the walkthrough ends at the console');
     for (const path of pages) {
-      const res = await fetch(`${server.url}${path}`);
+      const res: Response = await fetch(`${server.url}${path}`);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', /text\/html/, path);
     }
