@@ -1,4 +1,4 @@
-// Prints the README's settings table from the settings schema (npx tsx scripts/settings-table.ts).
+// Prints docs/configuration.md's settings table from the settings schema (npx tsx scripts/settings-table.ts).
 import { SettingsSchema } from '../src/kernel/config/schema.js';
 
 const rows = Object.entries(SettingsSchema.properties).map(([name, schema]) => {
