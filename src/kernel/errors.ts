@@ -132,8 +132,6 @@ export const invalidGrant = (d: string) => new OAuthError('invalid_grant', d);
 export const invalidScope = (d: string) => new OAuthError('invalid_scope', d);
 export const unauthorizedClient = (d: string) => new OAuthError('unauthorized_client', d);
 export const unsupportedGrantType = (d: string) => new OAuthError('unsupported_grant_type', d);
-export const temporarilyUnavailable = (d: string, retryAfter: number) =>
-  new OAuthError('temporarily_unavailable', d, { status: 503, headers: { 'retry-after': String(retryAfter) } });
 /** RFC 6749 §5.2: 401 with WWW-Authenticate when the client tried HTTP Basic. */
 export const invalidClient = (d = 'client authentication failed', basic = true) =>
   new OAuthError('invalid_client', d, { status: 401, headers: basic ? { 'www-authenticate': 'Basic realm="warden", charset="UTF-8"' } : {} });
