@@ -9,6 +9,8 @@ import { asPage } from '../../platform/security-headers.js';
 import { FORGOT_ANSWER } from './routes.js';
 import { endLinkValid, endSessionByLink } from '../sessions/new-device.js';
 import { FormBody, TokenQuery } from './schemas.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /**
  * The pages the mailed links open. Plain HTML forms, no JavaScript: they work in any browser and
@@ -59,7 +61,7 @@ function resetForm(token: string, error?: SafeHtml) {
 
 const expiredReset = html`<p>This reset link is invalid, already used or expired.</p><p><a href="/password/forgot">Ask for a new link</a></p>`;
 
-export async function accountPages(fastify: FastifyInstance) {
+async function accountMailPages(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   // Pages are for browsers, not API clients: kept out of /docs.
@@ -170,3 +172,5 @@ export async function accountPages(fastify: FastifyInstance) {
     );
   });
 }
+
+export const accountPages = fp(accountMailPages, { name: 'warden-account-pages', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody'] });

@@ -6,6 +6,8 @@ import { requestContext } from '../audit/request-context.js';
 import { ProblemError } from '../../kernel/errors.js';
 import { ChangePasswordBody, RegisterBody, UpdateMeBody, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 export const Problem = Type.Object(
   {
@@ -19,7 +21,7 @@ export const Problem = Type.Object(
   { description: 'RFC 9457 problem details' },
 );
 
-export async function userRoutes(fastify: FastifyInstance) {
+async function userApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
 
@@ -89,3 +91,5 @@ export async function userRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const userRoutes = fp(userApi, { name: 'warden-users', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });
