@@ -35,7 +35,7 @@ function send(reply: FastifyReply, status: number, title: string, body: SafeHtml
  * authorises the change; this stops another site from driving a victim's browser with a token the
  * attacker chose (e.g. resetting the victim into an account the attacker controls).
  */
-export function sameOriginForm(request: FastifyRequest, config: Config): boolean {
+export function sameOriginForm(request: FastifyRequest, config: Pick<Config, 'issuer' | 'publicUrl'>): boolean {
   const site = request.headers['sec-fetch-site'];
   if (typeof site === 'string') return site === 'same-origin' || site === 'none';
   const origin = request.headers.origin;
