@@ -5,10 +5,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../kernel/config/load.js';
 import { setupPlugin } from '../features/users/setup-routes.js';
 import { createWarden, type Warden, type WardenDeps } from './warden.js';
-import { installErrorHandler } from '../platform/error-handler.js';
+import { errorHandlerPlugin } from '../platform/error-handler.js';
 import { lazySerializers } from '../platform/serialization.js';
-import { installInputGuard, validatorCompiler } from '../platform/validation.js';
-import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../platform/logging.js';
+import { validationPlugin } from '../platform/validation.js';
+import { lazyChildLogger, loggerOptions, requestIdGenerator, requestLoggingPlugin } from '../platform/logging.js';
 import { healthRoutes } from '../platform/health.js';
 import { errorCatalogueRoutes } from '../platform/error-page.js';
 import { securityHeadersPlugin } from '../platform/security-headers.js';
@@ -28,25 +28,21 @@ import { accountPages } from '../features/account/pages.js';
 import { accountPageRoutes } from '../features/account/account-page.js';
 import { auditPlugin } from '../features/audit/plugin.js';
 import { docsPlugin } from '../platform/docs.js';
-import { installRouteAccess } from '../platform/route-access.js';
+import { routeAccessPlugin } from '../platform/route-access.js';
 import { bearerPolicy } from '../features/access/route-access.js';
 import { SCOPES } from '../features/oauth/scopes.js';
 import { consolePlugin } from '../features/console/plugin.js';
 import { adminApiRoutes } from '../features/apis/routes.js';
 import { federationApiRoutes } from '../features/federation/routes.js';
 import { sessionRoutes } from '../features/sessions/routes.js';
-import { JobScheduler } from '../platform/jobs.js';
-import { OAuthRegistry } from '../features/oauth/grant.js';
+import { jobsPlugin } from '../platform/jobs.js';
+import { oauthRegistryPlugin } from '../features/oauth/grant.js';
 import { pagesPlugin } from '../features/pages/routes.js';
 import { registerPagePlugin } from '../features/users/register-page.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     warden: Warden;
-    /** Background jobs of this app: features register theirs (docs/jobs.md); they run from ready to close. */
-    jobs: JobScheduler;
-    /** This app's grant types, client authentication, password-grant steps and token-response hooks. */
-    oauth: OAuthRegistry;
   }
 }
 
@@ -90,20 +86,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   app.decorate('warden', warden);
   warden.state.attachLogger?.(app.log);
   app.decorateRequest('auth', undefined);
+  // Each plugin names the plugins it needs (fastify-plugin `dependencies`, src/platform/pipeline.ts), so
+  // a registration out of this order stops the boot with a message naming the missing plugin.
   // Before every route: a route that declares no access (config.access) stops the app from building.
-  installRouteAccess(app, bearerPolicy);
+  await app.register(routeAccessPlugin, { bearer: bearerPolicy });
   if (!opts.warden) app.addHook('onClose', async () => warden.close());
-  const jobs = new JobScheduler({ database: warden.database, clock: warden.clock, metrics: warden.metrics, log: app.log });
-  app.decorate('jobs', jobs);
-  app.decorate('oauth', new OAuthRegistry());
-  app.addHook('onReady', async () => jobs.start());
-  // preClose: before any onClose hook (the services, the database) goes, the runs under way finish.
-  app.addHook('preClose', async () => jobs.stop());
+  await app.register(jobsPlugin);
+  await app.register(oauthRegistryPlugin);
 
-  app.setValidatorCompiler(validatorCompiler());
-  installInputGuard(app);
-  installErrorHandler(app);
-  installRequestLogging(app);
+  await app.register(validationPlugin);
+  await app.register(errorHandlerPlugin);
+  await app.register(requestLoggingPlugin);
   // The first hooks of every request (404s, errors and 429s included): headers, request id and the URL
   // limit, then CORS (so a 429 is readable by an allowed origin), then rate limits, then metrics.
   await app.register(securityHeadersPlugin);

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import { registerWithAccess } from './route-access.js';
+import { needsWarden } from './pipeline.js';
 
 /** Headers a browser script may read from our answers (rate limits, bearer errors, correlation). */
 const EXPOSED = ['WWW-Authenticate', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'X-Request-Id', 'Location'];
@@ -36,4 +37,10 @@ async function corsPolicy(app: FastifyInstance) {
   }));
 }
 
-export const corsPlugin = fp(corsPolicy, { name: 'warden-cors', fastify: '5.x' });
+// After the headers (a CORS answer carries them) and the access hook (the preflight route is declared).
+export const corsPlugin = fp(corsPolicy, {
+  name: 'warden-cors',
+  fastify: '5.x',
+  decorators: needsWarden(),
+  dependencies: ['warden-route-access', 'warden-security-headers'],
+});

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { addRouteHeaders, PAGE_HEADERS } from './security-headers.js';
 import { registerWithAccess, type RouteAccess } from './route-access.js';
@@ -57,7 +58,7 @@ function withPasswordFlow(security: Security | undefined, access: RouteAccess | 
  * The OpenAPI 3 document at /openapi.json, built from the routes' TypeBox schemas, and Swagger UI at
  * /docs. Registered before the routes: @fastify/swagger collects them as they are added.
  */
-export async function docsPlugin(app: FastifyInstance, opts: { scopes: Readonly<Record<string, string>> }) {
+async function docs(app: FastifyInstance, opts: { scopes: Readonly<Record<string, string>> }) {
   // Swagger UI's answers are pages: they get the page headers besides the ones every answer carries.
   app.addHook('onRoute', (route) => {
     if (route.url === '/docs' || route.url.startsWith('/docs/')) addRouteHeaders(route, PAGE_HEADERS);
@@ -121,5 +122,5 @@ export async function docsPlugin(app: FastifyInstance, opts: { scopes: Readonly<
     return app.swagger();
   });
 }
-// Like fastify-plugin: @fastify/swagger must see routes registered on the root instance.
-Object.assign(docsPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'warden-docs' });
+// Not encapsulated: @fastify/swagger must see the routes registered on the root instance.
+export const docsPlugin = fp(docs, { name: 'warden-docs', fastify: '5.x', dependencies: ['warden-route-access', 'warden-security-headers'] });

@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StateUnavailableError } from '../kernel/storage/state/store.js';
 import { isRefusedInput } from '../kernel/storage/errors.js';
@@ -132,6 +133,14 @@ export function installErrorHandler(app: FastifyInstance) {
     reply.code(404).type(PROBLEM).send(new ProblemError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`).body(base));
   });
 }
+
+/** The error and not-found handlers, on the root instance before any route (src/platform/pipeline.ts). */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    installErrorHandler(app);
+  },
+  { name: 'warden-error-handler', fastify: '5.x' },
+);
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,8 +1,10 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { page } from '../kernel/html/layout.js';
 import { ERROR_CATALOGUE, type CatalogueEntry, type ErrorCode } from '../kernel/error-catalogue.js';
 import { html, type SafeHtml } from '../kernel/html/html.js';
 import { asPage } from './security-headers.js';
+import { ROUTE_PIPELINE } from './pipeline.js';
 
 type Entry = [ErrorCode, CatalogueEntry];
 
@@ -79,9 +81,11 @@ export function catalogueMarkdown(): string {
 const PUBLIC = { kind: 'public', reason: 'the error catalogue that problem `type` URIs point at' } as const;
 
 /** GET /docs/errors: served whether or not DOCS is enabled, because every problem's `type` points here. */
-export async function errorCatalogueRoutes(app: FastifyInstance) {
+async function errorCatalogue(app: FastifyInstance) {
   const body = renderPage();
   app.get('/docs/errors', { config: { access: PUBLIC }, schema: { hide: true } as FastifySchema }, async (_request, reply) =>
     asPage(reply).header('cache-control', 'public, max-age=3600').send(body),
   );
 }
+
+export const errorCatalogueRoutes = fp(errorCatalogue, { name: 'warden-error-page', fastify: '5.x', encapsulate: true, dependencies: [...ROUTE_PIPELINE] });

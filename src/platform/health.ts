@@ -1,11 +1,13 @@
 import { Type } from 'typebox';
+import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import { needsWarden, ROUTE_PIPELINE } from './pipeline.js';
 
 const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) });
 
 const PUBLIC = { kind: 'public', reason: 'probes of load balancers and orchestrators' } as const;
 
-export async function healthRoutes(app: FastifyInstance) {
+async function health(app: FastifyInstance) {
   app.get('/healthz', { config: { access: PUBLIC }, schema: { tags: ['health'], response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
   /** Ready: database reachable and fully migrated (503 otherwise); a lost Redis is reported as degraded. */
@@ -22,3 +24,5 @@ export async function healthRoutes(app: FastifyInstance) {
     return { status: checks.redis && checks.redis !== 'ok' ? 'degraded' : 'ok', checks };
   });
 }
+
+export const healthRoutes = fp(health, { name: 'warden-health', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE] });

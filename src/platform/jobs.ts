@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../kernel/clock.js';
 import type { Database, Db } from '../kernel/storage/database.js';
+import { needsWarden } from './pipeline.js';
 
 export type JobOutcome = 'ok' | 'failed' | 'skipped';
 
@@ -154,3 +157,23 @@ export class JobScheduler {
     return outcome;
   }
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Background jobs of this app: features register theirs (docs/jobs.md); they run from ready to close. */
+    jobs: JobScheduler;
+  }
+}
+
+/** `app.jobs`, one scheduler per app: started when the app is ready, stopped before it closes. */
+export const jobsPlugin = fp(
+  async (app: FastifyInstance) => {
+    const w = app.warden;
+    const jobs = new JobScheduler({ database: w.database, clock: w.clock, metrics: w.metrics, log: app.log });
+    app.decorate('jobs', jobs);
+    app.addHook('onReady', async () => jobs.start());
+    // preClose: before any onClose hook (the services, the database) goes, the runs under way finish.
+    app.addHook('preClose', async () => jobs.stop());
+  },
+  { name: 'warden-jobs', fastify: '5.x', decorators: needsWarden() },
+);

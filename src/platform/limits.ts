@@ -10,7 +10,7 @@ export const MAX_HEADER_BYTES = 16384;
  * every `connectionsCheckingInterval` (30 s by default), so a slow-loris client could hold a socket
  * far past REQUEST_TIMEOUT_MS; checking at a quarter of the timeout ends it within 1.25x.
  */
-export function nodeServerOptions(config: Config) {
+export function nodeServerOptions(config: Pick<Config, 'REQUEST_TIMEOUT_MS'>) {
   return {
     maxHeaderSize: MAX_HEADER_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,

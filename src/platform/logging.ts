@@ -7,6 +7,7 @@ import type { Config } from '../kernel/config/load.js';
 import { Networks } from './networks.js';
 import { stdoutDestination, type LogDestination } from './log-destination.js';
 import { sqlState } from '../kernel/storage/errors.js';
+import fp from 'fastify-plugin';
 
 /**
  * Never logged: passwords, tokens, codes, secrets, hashes, cookies, Authorization. Paths cover the
@@ -289,6 +290,14 @@ export function installRequestLogging(app: FastifyInstance) {
     done();
   });
 }
+
+/** installRequestLogging as a plugin on the root instance, before any route (src/platform/pipeline.ts). */
+export const requestLoggingPlugin = fp(
+  async (app: FastifyInstance) => {
+    installRequestLogging(app);
+  },
+  { name: 'warden-logging', fastify: '5.x' },
+);
 
 /** The path without the query string (which may carry a token). */
 function pathOf(url: string) {

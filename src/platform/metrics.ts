@@ -186,7 +186,7 @@ async function metricsPlugin(app: FastifyInstance) {
   });
 }
 
-export const metricsRoutes = fp(metricsPlugin, { name: 'warden-metrics', fastify: '5.x' });
+export const metricsRoutes = fp(metricsPlugin, { name: 'warden-metrics', fastify: '5.x', decorators: { fastify: ['warden'] }, dependencies: ['warden-route-access'] });
 
 declare module '../kernel/warden.js' {
   interface Warden {

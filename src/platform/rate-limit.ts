@@ -3,6 +3,7 @@ import rateLimit, { normalizeIP, type FastifyRateLimitStore } from '@fastify/rat
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StateStore } from '../kernel/storage/state/store.js';
 import { OAuthError, ProblemError } from '../kernel/errors.js';
+import { needsWarden } from './pipeline.js';
 
 type Group = 'token' | 'register' | 'account';
 
@@ -89,4 +90,10 @@ async function rateLimits(app: FastifyInstance) {
   });
 }
 
-export const rateLimitPlugin = fp(rateLimits, { name: 'warden-rate-limit', fastify: '5.x', dependencies: [] });
+// After CORS, so an allowed origin can read a 429; its refusals are answered by the error handler.
+export const rateLimitPlugin = fp(rateLimits, {
+  name: 'warden-rate-limit',
+  fastify: '5.x',
+  decorators: needsWarden(),
+  dependencies: ['warden-cors', 'warden-error-handler'],
+});

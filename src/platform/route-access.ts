@@ -1,3 +1,4 @@
+import fp from 'fastify-plugin';
 import type { FastifyInstance, preHandlerHookHandler, RouteOptions } from 'fastify';
 
 /**
@@ -91,6 +92,14 @@ export function installRouteAccess(app: FastifyInstance, bearer: BearerPolicy) {
     route.schema = { ...route.schema, security: [{ bearer: [] }] } as RouteOptions['schema'];
   });
 }
+
+/** installRouteAccess as the first plugin: every route plugin depends on it (src/platform/pipeline.ts). */
+export const routeAccessPlugin = fp(
+  async (app: FastifyInstance, opts: { bearer: BearerPolicy }) => {
+    installRouteAccess(app, opts.bearer);
+  },
+  { name: 'warden-route-access', fastify: '5.x' },
+);
 
 /**
  * Registers a third-party plugin whose routes take no options of ours (Swagger UI, @fastify/cors's

@@ -1,5 +1,6 @@
 import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { ProblemError } from '../kernel/errors.js';
 import { unstorableText } from '../kernel/storage/errors.js';
@@ -97,3 +98,12 @@ export function installInputGuard(app: FastifyInstance) {
     done();
   });
 }
+
+/** The validators and the input guard, on the root instance before any route (src/platform/pipeline.ts). */
+export const validationPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setValidatorCompiler(validatorCompiler());
+    installInputGuard(app);
+  },
+  { name: 'warden-validation', fastify: '5.x' },
+);

@@ -22,6 +22,8 @@ import type { Warden } from '../../kernel/warden.js';
 import { sameOriginForm } from './pages.js';
 import { identityProvidersOf } from '../federation/flow.js';
 import { identitiesSection, listIdentities, removeIdentity, type IdentityView } from '../federation/account-section.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /**
  * The account page, GET /account (docs/account.md): a signed-in user's sessions (end one, end all
@@ -279,7 +281,7 @@ function formError(form: FormError['form'], e: ProblemError, fallbackField?: str
   return { form, message: e.detail, fields };
 }
 
-export async function accountPageRoutes(fastify: FastifyInstance) {
+async function accountSelfService(fastify: FastifyInstance) {
   const app = fastify;
   const w: Warden = app.warden;
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
@@ -498,4 +500,4 @@ export async function accountPageRoutes(fastify: FastifyInstance) {
   );
 }
 
-
+export const accountPageRoutes = fp(accountSelfService, { name: 'warden-account-page', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody'] });

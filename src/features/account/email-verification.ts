@@ -14,6 +14,9 @@ import type { UserCache } from '../users/user-cache.js';
 import { consumeAccountToken, issueAccountToken, peekAccountToken } from './account-tokens.js';
 import { hit, tooManyRequests } from './throttle.js';
 
+/** The settings of e-mail verification: the link's lifetime and where it points. */
+export type EmailVerificationSettings = Pick<Config, 'EMAIL_VERIFY_TOKEN_HOURS' | 'publicUrl'>;
+
 export const invalidVerificationToken = () =>
   new ProblemError(400, 'invalid_verification_token', 'the verification link is invalid, already used or expired; ask for a new one');
 
@@ -26,7 +29,7 @@ export const invalidVerificationToken = () =>
 export class EmailVerification {
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: EmailVerificationSettings,
     private readonly clock: Clock,
     private readonly state: StateStore,
     private readonly audit: AuditLog,

@@ -12,6 +12,9 @@ import type { PasswordHasher } from '../users/password-hasher.js';
 import { findUserById, type UserRecord } from '../users/repository.js';
 import { LoginError, voidResetLinks, type UsersService } from '../users/service.js';
 
+/** The settings of two-step verification (the keyring's, when none is given, included). */
+export type MfaSettings = Pick<Config, 'REQUIRE_ADMIN_MFA' | 'issuer' | 'encryptionKeys' | 'SECRET_KEY' | 'NODE_ENV'>;
+
 /** otplib is loaded with the first MFA enrolment or check: most servers idle without either. */
 let otplibModule: Promise<typeof import('./totp.js')> | undefined;
 const otplib = () => (otplibModule ??= import('./totp.js'));
@@ -63,7 +66,7 @@ export const invalidCode = () => unprocessable('invalid_code', 'the code is not 
 export class MfaService {
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: MfaSettings,
     private readonly clock: Clock,
     private readonly state: StateStore,
     private readonly audit: AuditLog,

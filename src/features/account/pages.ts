@@ -9,6 +9,8 @@ import { asPage } from '../../platform/security-headers.js';
 import { FORGOT_ANSWER } from './routes.js';
 import { endLinkValid, endSessionByLink } from '../sessions/new-device.js';
 import { FormBody, TokenQuery } from './schemas.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /**
  * The pages the mailed links open. Plain HTML forms, no JavaScript: they work in any browser and
@@ -33,7 +35,7 @@ function send(reply: FastifyReply, status: number, title: string, body: SafeHtml
  * authorises the change; this stops another site from driving a victim's browser with a token the
  * attacker chose (e.g. resetting the victim into an account the attacker controls).
  */
-export function sameOriginForm(request: FastifyRequest, config: Config): boolean {
+export function sameOriginForm(request: FastifyRequest, config: Pick<Config, 'issuer' | 'publicUrl'>): boolean {
   const site = request.headers['sec-fetch-site'];
   if (typeof site === 'string') return site === 'same-origin' || site === 'none';
   const origin = request.headers.origin;
@@ -59,7 +61,7 @@ function resetForm(token: string, error?: SafeHtml) {
 
 const expiredReset = html`<p>This reset link is invalid, already used or expired.</p><p><a href="/password/forgot">Ask for a new link</a></p>`;
 
-export async function accountPages(fastify: FastifyInstance) {
+async function accountMailPages(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   // Pages are for browsers, not API clients: kept out of /docs.
@@ -170,3 +172,5 @@ export async function accountPages(fastify: FastifyInstance) {
     );
   });
 }
+
+export const accountPages = fp(accountMailPages, { name: 'warden-account-pages', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody'] });

@@ -15,6 +15,9 @@ import type { UserCache } from '../users/user-cache.js';
 import { consumeAccountToken, invalidateAccountTokens, issueAccountToken, peekAccountToken, type AccountTokenRow } from './account-tokens.js';
 import { hit } from './throttle.js';
 
+/** The settings of password reset: the link's lifetime and where it points. */
+export type PasswordResetSettings = Pick<Config, 'PASSWORD_RESET_TOKEN_MINUTES' | 'publicUrl'>;
+
 export const invalidResetToken = () =>
   new ProblemError(400, 'invalid_reset_token', 'the reset link is invalid, already used or expired; ask for a new one');
 
@@ -32,7 +35,7 @@ export class PasswordReset {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: PasswordResetSettings,
     private readonly clock: Clock,
     private readonly state: StateStore,
     private readonly audit: AuditLog,

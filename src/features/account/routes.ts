@@ -7,6 +7,8 @@ import { Problem } from '../../kernel/problem.js';
 import { pruneAccountTokens } from './account-tokens.js';
 import { registerMfaGrant } from './mfa-grant.js';
 import { Accepted, CodeBody, Enrolment, ForgotBody, MfaStatus, RecoveryCodes, RemoveMfaBody, ResetBody, Verified, VerifyBody } from './schemas.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 export const FORGOT_ANSWER = {
   status: 'accepted' as const,
@@ -14,7 +16,7 @@ export const FORGOT_ANSWER = {
 };
 
 /** JSON endpoints of the account lifecycle: password reset, e-mail verification, TOTP. */
-export async function accountRoutes(fastify: FastifyInstance) {
+async function accountApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   registerMfaGrant(app.oauth, w.config);
@@ -149,3 +151,5 @@ export async function accountRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const accountRoutes = fp(accountApi, { name: 'warden-account', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', 'warden-oauth-registry'] });

@@ -5,9 +5,11 @@ import { requestContext } from '../audit/request-context.js';
 import { Problem } from '../../kernel/problem.js';
 import { ApiIdParams, ApiIn, ApiList, ApiOut, ApiPatch, ForceQuery, ListQuery, RoleIn, RoleList, RoleNameParams, RoleOut, RolePatch } from './schemas.js';
 import { toApiOut } from './service.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /** /admin/apis and /admin/roles (DESIGN "APIs, roles and permissions"). */
-export async function adminApiRoutes(fastify: FastifyInstance) {
+async function adminApiApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   const admin = w.accessAdmin;
@@ -130,3 +132,5 @@ export async function adminApiRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const adminApiRoutes = fp(adminApiApi, { name: 'warden-apis', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

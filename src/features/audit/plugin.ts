@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { installAdminNetworkGuard, installSensitiveAccessAudit, Monitor } from './monitor.js';
 import { auditRetentionJob } from './retention.js';
 import { auditRoutes } from './routes.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,7 +16,7 @@ declare module 'fastify' {
  * route registered after this plugin), the monitoring rules and alert webhook, background retention,
  * and GET /admin/audit.
  */
-export async function auditPlugin(app: FastifyInstance) {
+async function audit(app: FastifyInstance) {
   installAdminNetworkGuard(app);
   installSensitiveAccessAudit(app);
   const monitor = new Monitor(app.warden, app.log);
@@ -26,5 +28,5 @@ export async function auditPlugin(app: FastifyInstance) {
   });
   await app.register(auditRoutes);
 }
-// Like fastify-plugin: the hooks belong to the root instance, not to an encapsulated child.
-Object.assign(auditPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'warden-audit' });
+// Not encapsulated: the hooks belong to the root instance, so they see every route registered after it.
+export const auditPlugin = fp(audit, { name: 'warden-audit', fastify: '5.x', decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-jobs'] });

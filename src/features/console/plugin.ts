@@ -29,6 +29,8 @@ import {
   type Viewer,
 } from './pages.js';
 import { ConsoleCookies, ConsoleSessions, pruneConsoleSessions, randomToken, tokensEqual, type ConsoleSession } from './session.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -92,7 +94,7 @@ export function sameOrigin(request: FastifyRequest, issuer: string): boolean {
  * The admin console at /admin: server-rendered pages (auto-escaping templates, no script, strict
  * CSP), a session cookie bound to a console_sessions row, and a CSRF token on every form.
  */
-export async function consolePlugin(fastify: FastifyInstance) {
+async function adminConsole(fastify: FastifyInstance) {
   const app = fastify;
   const w = app.warden;
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
@@ -465,3 +467,5 @@ export async function consolePlugin(fastify: FastifyInstance) {
     }
   });
 }
+
+export const consolePlugin = fp(adminConsole, { name: 'warden-console', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody', 'warden-jobs'] });

@@ -49,7 +49,7 @@ export class ConsoleCookies {
   /** Password accepted, second factor pending. */
   readonly mfa: string;
 
-  constructor(config: Config) {
+  constructor(config: Pick<Config, 'issuer'>) {
     this.secure = config.issuer.startsWith('https://');
     const prefix = this.secure ? '__Host-' : '';
     this.session = `${prefix}warden_console`;

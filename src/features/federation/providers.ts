@@ -75,7 +75,7 @@ export class IdentityProviders {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: Pick<Config, 'NODE_ENV' | 'encryptionKeys' | 'SECRET_KEY'>,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
   ) {

@@ -11,6 +11,8 @@ import { isUuid } from '../users/repository.js';
 import { Problem } from '../../kernel/problem.js';
 import { identityProvidersOf } from './flow.js';
 import { toProviderOut } from './providers.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 const Kind = Type.Union([Type.Literal('oidc'), Type.Literal('github')]);
 const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
@@ -86,7 +88,7 @@ export async function removeIdentity(db: Db, userId: string, id: string): Promis
 }
 
 /** /admin/identity-providers and /users/me/identities (docs/federation.md). */
-export async function federationApiRoutes(fastify: FastifyInstance) {
+async function federationApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   const providers = identityProvidersOf(w);
@@ -168,3 +170,5 @@ export async function federationApiRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const federationApiRoutes = fp(federationApi, { name: 'warden-federation', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

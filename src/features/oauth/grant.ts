@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
 import type { Warden } from '../../kernel/warden.js';
 import { invalidRequest } from '../../kernel/errors.js';
@@ -84,6 +85,13 @@ const anonymousOnly: ClientAuthenticator = async (request, params) => {
   return undefined;
 };
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's grant types, client authentication, password-grant steps and token-response hooks. */
+    oauth: OAuthRegistry;
+  }
+}
+
 /**
  * The token endpoint's extension points, one set per app (decorated as `app.oauth`): the features an
  * app is built with register into it (as node-oidc-provider's registerGrantType), so two apps in one
@@ -137,3 +145,11 @@ export class OAuthRegistry {
     return this.#passwordSteps;
   }
 }
+
+/** `app.oauth`, a fresh registry per app: the token endpoint, the OAuth server and the MFA grant register into it. */
+export const oauthRegistryPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.decorate('oauth', new OAuthRegistry());
+  },
+  { name: 'warden-oauth-registry', fastify: '5.x' },
+);

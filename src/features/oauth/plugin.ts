@@ -16,6 +16,8 @@ import { revokeRoutes } from './revoke.js';
 import { userinfoRoutes } from './userinfo.js';
 import { logoutRoutes } from './logout.js';
 import { BackchannelLogout } from '../sessions/backchannel-logout.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /** How often signing keys are checked for retirement / scheduled rotation, and expired OAuth rows pruned. */
 const MAINTENANCE_MS = 10 * 60_000;
@@ -25,7 +27,7 @@ const MAINTENANCE_MS = 10 * 60_000;
  * and authentication, the authorization_code and client_credentials grants, id_token, /authorize,
  * /revoke, /introspect, /userinfo, discovery and JWKS, signing-key administration.
  */
-export async function oauthServer(app: FastifyInstance) {
+async function authorizationServer(app: FastifyInstance) {
   app.oauth.registerGrantType('authorization_code', authorizationCodeGrant);
   app.oauth.registerGrantType('client_credentials', clientCredentialsGrant);
   app.oauth.useClientAuthentication(authenticateClient);
@@ -89,3 +91,5 @@ export async function oauthServer(app: FastifyInstance) {
   await app.register(adminClientRoutes);
   await app.register(adminKeyRoutes);
 }
+
+export const oauthServer = fp(authorizationServer, { name: 'warden-oauth', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody', 'warden-jobs', 'warden-token-endpoint'] });

@@ -7,6 +7,8 @@ import type { TokenParams } from './grant.js';
 import { passwordGrant } from './grants/password.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { publicTokenResponse } from './issue.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 const TokenBody = Type.Object(
   {
@@ -40,7 +42,7 @@ const OAuthErrorBody = Type.Object(
 );
 
 /** POST /token, with the grants every app has (password, refresh_token); features register more into app.oauth. */
-export async function tokenRoutes(fastify: FastifyInstance) {
+async function tokenEndpoint(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const oauth = app.oauth;
   oauth.registerGrantType('password', passwordGrant);
@@ -78,3 +80,5 @@ export async function tokenRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const tokenRoutes = fp(tokenEndpoint, { name: 'warden-token-endpoint', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody', 'warden-oauth-registry'] });

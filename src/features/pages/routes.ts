@@ -4,6 +4,7 @@ import { html } from '../../kernel/html/html.js';
 import { asPage } from '../../platform/security-headers.js';
 import { page } from '../../kernel/html/layout.js';
 import { CSS, STYLESHEET_URL } from '../../kernel/html/stylesheet.js';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,4 +55,4 @@ async function pageRoutes(app: FastifyInstance) {
   );
 }
 
-export const pagesPlugin = fp(pageRoutes, { name: 'warden-pages', fastify: '5.x' });
+export const pagesPlugin = fp(pageRoutes, { name: 'warden-pages', fastify: '5.x', decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

@@ -7,6 +7,8 @@ import { Problem } from '../../kernel/problem.js';
 import { IdParams } from '../users/schemas.js';
 import { PasskeyService, toPasskeyOut } from './service.js';
 import { bundleText, bundleUrl, SCRIPT, SCRIPT_URL } from './script.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 export const PasskeyOut = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -33,7 +35,7 @@ const PasskeyIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { a
 const UserPasskeyParams = Type.Object({ id: Type.String({ format: 'uuid' }), passkey_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 /** Passkeys through the API (docs/passkeys.md); the pages' forms are in src/features/account/account-page.ts and src/features/oauth/authorize/routes.ts. */
-export async function passkeyRoutes(fastify: FastifyInstance) {
+async function passkeyApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   const passkeys = new PasskeyService(w);
@@ -147,3 +149,5 @@ export async function passkeyRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const passkeyRoutes = fp(passkeyApi, { name: 'warden-passkeys', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

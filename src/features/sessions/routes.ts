@@ -6,12 +6,14 @@ import { requestContext } from '../audit/request-context.js';
 import { IdParams } from '../users/schemas.js';
 import { Problem } from '../../kernel/problem.js';
 import { endOtherUserSessions, endUserSession, listSessions, SessionList, SidParams } from './self-service.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /**
  * Self-service sessions (`/users/me/sessions*`, bearer + `account`) and an admin's view of a user's
  * sessions (`/admin/users/{id}/sessions*`, admin role + `admin` scope). docs/sessions.md.
  */
-export async function sessionRoutes(fastify: FastifyInstance) {
+async function sessionApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   const currentSid = (claims: Record<string, unknown>) => (typeof claims.sid === 'string' ? claims.sid : undefined);
@@ -90,3 +92,5 @@ export async function sessionRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const sessionRoutes = fp(sessionApi, { name: 'warden-sessions', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

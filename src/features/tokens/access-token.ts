@@ -4,6 +4,9 @@ import { uuidv7, uuidv7Time } from './jti.js';
 import { signJwt, verifyJwt, TokenError, type JWTPayload } from './jwt.js';
 import type { SigningKeys } from './signing-keys.js';
 
+/** The settings access tokens are issued and checked with. */
+export type AccessTokenSettings = Pick<Config, 'TOKEN_CACHE_SIZE' | 'accessTokenTtlSeconds' | 'audience' | 'issuer'>;
+
 export interface AccessClaims extends JWTPayload {
   sub: string;
   jti: string;
@@ -72,7 +75,7 @@ export class AccessTokens {
 
   constructor(
     private readonly keys: SigningKeys,
-    private readonly config: Config,
+    private readonly config: AccessTokenSettings,
     private readonly clock: Clock,
   ) {}
 

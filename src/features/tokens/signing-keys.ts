@@ -18,6 +18,9 @@ import {
   type SigningAlg,
 } from './jwt.js';
 
+/** The settings the signing keys read (the keyring's, when none is given, included). */
+export type SigningKeySettings = Pick<Config, 'JWT_ALGORITHM' | 'KEY_ROTATION_DAYS' | 'SECRET_KEY' | 'accessTokenTtlSeconds' | 'encryptionKeys' | 'NODE_ENV'>;
+
 export interface SigningKeyInfo {
   kid: string;
   alg: string;
@@ -72,7 +75,7 @@ export class SigningKeys {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: SigningKeySettings,
     private readonly clock: Clock,
     private readonly opts: SigningKeysOptions = {},
   ) {

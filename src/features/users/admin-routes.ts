@@ -6,8 +6,10 @@ import { unprocessable } from '../../kernel/errors.js';
 import { AdminUserPatch, IdParams, UserList, UserListQuery, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
 import { Problem } from '../../kernel/problem.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
-export async function adminUserRoutes(fastify: FastifyInstance) {
+async function adminUserApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
 
@@ -69,3 +71,5 @@ export async function adminUserRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const adminUserRoutes = fp(adminUserApi, { name: 'warden-admin-users', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

@@ -35,7 +35,11 @@ export type BootstrapOutcome =
  * its first admin without a shell on the machine. An existing user of that name or address is never
  * changed (the variables must not become a way to take over an account). The password is never logged.
  */
-export async function bootstrapAdmin(config: Config, db: Executor, users: UsersService): Promise<BootstrapOutcome> {
+export async function bootstrapAdmin(
+  config: Pick<Config, 'BOOTSTRAP_ADMIN_EMAIL' | 'BOOTSTRAP_ADMIN_PASSWORD' | 'BOOTSTRAP_ADMIN_USERNAME'>,
+  db: Executor,
+  users: UsersService,
+): Promise<BootstrapOutcome> {
   const username = config.BOOTSTRAP_ADMIN_USERNAME;
   const email = config.BOOTSTRAP_ADMIN_EMAIL;
   const password = config.BOOTSTRAP_ADMIN_PASSWORD;

@@ -4,11 +4,13 @@ import { Type } from 'typebox';
 import { requestContext } from '../audit/request-context.js';
 import { IdParams } from './schemas.js';
 import { Problem } from '../../kernel/problem.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 const UnlockOut = Type.Object({ was_locked: Type.Boolean() }, { additionalProperties: false });
 
 /** POST /admin/users/{id}/unlock: an admin ends a lockout (account.unlocked is audited). */
-export async function lockoutRoutes(fastify: FastifyInstance) {
+async function lockoutApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
   w.lockout.log ??= app.log;
@@ -32,3 +34,5 @@ export async function lockoutRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const lockoutRoutes = fp(lockoutApi, { name: 'warden-lockout', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

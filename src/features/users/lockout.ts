@@ -7,6 +7,9 @@ import { StateUnavailableError, type StateStore } from '../../kernel/storage/sta
 import type { UserRecord } from './repository.js';
 import { LoginError, loginDigest, type Factor, type LoginFailure, type LoginGuard } from './service.js';
 
+/** The settings of the account lockout. */
+export type LockoutSettings = Pick<Config, 'LOCKOUT_MINUTES' | 'LOCKOUT_THRESHOLD'>;
+
 /** ASVS 5.0 V6.3.1 / NIST 800-63B §5.2.2: never more than 100 failed attempts per hour on one account. */
 export const MAX_ATTEMPTS_PER_HOUR = 100;
 /** How long failures (and the lock level that makes windows grow) are remembered without a success. */
@@ -57,7 +60,7 @@ export class AccountLockout implements LoginGuard {
   constructor(
     private readonly state: StateStore,
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: LockoutSettings,
     private readonly audit: AuditLog,
     private readonly metrics: Metrics,
   ) {}

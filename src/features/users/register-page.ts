@@ -11,6 +11,7 @@ import { html } from '../../kernel/html/html.js';
 import { alert, field, notice, page } from '../../kernel/html/layout.js';
 import { PAGE_SCHEMA, sendPage } from '../pages/routes.js';
 import { Email, FullName, Password, Username } from './schemas.js';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 /**
  * GET/POST /register: the sign-up form for people (REGISTRATION=open), the same rules as POST /users
@@ -113,4 +114,4 @@ async function registerRoutes(fastify: FastifyInstance) {
   });
 }
 
-export const registerPagePlugin = fp(registerRoutes, { name: 'warden-register-page', fastify: '5.x' });
+export const registerPagePlugin = fp(registerRoutes, { name: 'warden-register-page', fastify: '5.x', decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody'] });

@@ -7,8 +7,10 @@ import { ProblemError } from '../../kernel/errors.js';
 import { Problem } from '../../kernel/problem.js';
 import { ChangePasswordBody, RegisterBody, UpdateMeBody, UserOut } from './schemas.js';
 import { toUserOut } from './service.js';
+import fp from 'fastify-plugin';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
-export async function userRoutes(fastify: FastifyInstance) {
+async function userApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
 
@@ -78,3 +80,5 @@ export async function userRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+export const userRoutes = fp(userApi, { name: 'warden-users', fastify: '5.x', encapsulate: true, decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit'] });

@@ -31,6 +31,9 @@ import {
 import type { UserOut } from './schemas.js';
 import type { UserCache } from './user-cache.js';
 
+/** The settings the users service reads: the password policy and sign-in with an unverified e-mail. */
+export type UsersSettings = Pick<Config, 'BREACHED_PASSWORDS_FILE' | 'PASSWORD_MIN_LENGTH' | 'PASSWORD_POLICY' | 'REQUIRE_VERIFIED_EMAIL'>;
+
 export function toUserOut(u: UserRecord): UserOut {
   return {
     id: u.id,
@@ -136,7 +139,7 @@ export class UsersService {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Config,
+    private readonly config: UsersSettings,
     private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
     private readonly cache: UserCache,

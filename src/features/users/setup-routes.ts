@@ -9,6 +9,7 @@ import { html, type SafeHtml } from '../../kernel/html/html.js';
 import { page, problemAlert } from '../../kernel/html/layout.js';
 import { asPage } from '../../platform/security-headers.js';
 import { adminUsernames, SetupLink } from './first-admin.js';
+import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -101,4 +102,4 @@ async function setupRoutes(fastify: FastifyInstance) {
   });
 }
 
-export const setupPlugin = fp(setupRoutes, { name: 'warden-setup', fastify: '5.x' });
+export const setupPlugin = fp(setupRoutes, { name: 'warden-setup', fastify: '5.x', decorators: needsWarden(), dependencies: [...ROUTE_PIPELINE, 'warden-audit', '@fastify/formbody'] });
