@@ -23,6 +23,7 @@ import { PasswordReset } from '../features/account/password-reset.js';
 import { MfaService } from '../features/account/mfa.js';
 import { AccessCatalog } from '../features/apis/catalog.js';
 import { AccessAdmin } from '../features/apis/service.js';
+import { EXAMPLE_SCOPES } from '../features/oauth/scopes.js';
 
 export type { Warden } from '../kernel/warden.js';
 
@@ -73,7 +74,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     await revocations.init();
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);
-    const catalog = new AccessCatalog(db, state, clock, config.JWT_AUDIENCE, config.USER_CACHE_SECONDS * 1000);
+    const withheld = new Set<string>(config.EXAMPLES === 'disabled' ? EXAMPLE_SCOPES : []);
+    const catalog = new AccessCatalog(db, state, clock, config.JWT_AUDIENCE, config.USER_CACHE_SECONDS * 1000, withheld);
     await catalog.init();
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
     const clients = new ClientsService(db, clock, state, audit, catalog);
