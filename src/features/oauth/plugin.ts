@@ -36,6 +36,8 @@ export async function oauthServer(app: FastifyInstance) {
   app.jobs.register({
     name: 'signing-keys.maintain',
     everyMs: MAINTENANCE_MS,
+    // Soon after start: a scheduled rotation that fell due while Warden was stopped is made here, not at start.
+    firstAfterMs: 60_000,
     singleRunner: true,
     run: async () => {
       const { retired, rotated } = await maintainSigningKeys(w);
