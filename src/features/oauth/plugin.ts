@@ -15,7 +15,7 @@ import { adminKeyRoutes, maintainSigningKeys, reloadSigningKeys } from './keys-r
 import { revokeRoutes } from './revoke.js';
 import { userinfoRoutes } from './userinfo.js';
 import { logoutRoutes } from './logout.js';
-import { BackchannelLogout } from '../sessions/backchannel-logout.js';
+import { BACKCHANNEL_POLL_MS, BackchannelLogout } from '../sessions/backchannel-logout.js';
 
 /** How often signing keys are checked for retirement / scheduled rotation, and expired OAuth rows pruned. */
 const MAINTENANCE_MS = 10 * 60_000;
@@ -78,9 +78,15 @@ export async function oauthServer(app: FastifyInstance) {
   });
 
   // OIDC Back-Channel Logout: this instance's share of the outbox, from the start (a restart resumes it).
+  // Every instance (rows are claimed one by one, FOR UPDATE SKIP LOCKED), every second: the receiver
+  // should hear that a session ended within about that long.
   const backchannel = new BackchannelLogout(w, app.log);
-  app.addHook('onReady', async () => backchannel.start());
-  app.addHook('onClose', async () => backchannel.stop());
+  app.jobs.register({
+    name: 'backchannel-logouts.deliver',
+    everyMs: BACKCHANNEL_POLL_MS,
+    firstAfterMs: 0,
+    run: async ({ signal }) => ({ ...(await backchannel.runOnce(signal)) }),
+  });
 
   await app.register(discoveryRoutes);
   await app.register(authorizeRoutes);
