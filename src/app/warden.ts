@@ -23,6 +23,7 @@ import { PasswordReset } from '../features/account/password-reset.js';
 import { MfaService } from '../features/account/mfa.js';
 import { AccessCatalog } from '../features/apis/catalog.js';
 import { AccessAdmin } from '../features/apis/service.js';
+import { IdentityProviders } from '../features/federation/providers.js';
 import { EXAMPLE_SCOPES } from '../features/oauth/scopes.js';
 
 export type { Warden } from '../kernel/warden.js';
@@ -91,6 +92,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     };
     const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
     const accessAdmin = new AccessAdmin(db, clock, audit, catalog, userCache);
+    const identityProviders = new IdentityProviders(db, config, clock, audit);
     users.onRegistered((user, ctx) => account.verification.sendQuietly(user, ctx));
     users.onEmailChangeRequested((user, ctx) => account.verification.changeRequested(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
@@ -119,6 +121,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       mfa,
       catalog,
       accessAdmin,
+      identityProviders,
       closers,
       async close() {
         for (const c of closers.reverse()) await c().catch(() => {});

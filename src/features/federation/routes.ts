@@ -9,7 +9,6 @@ import { identityProviders, userIdentities } from '../../kernel/storage/schema.j
 import type { Db } from '../../kernel/storage/database.js';
 import { isUuid } from '../users/repository.js';
 import { Problem } from '../users/routes.js';
-import { identityProvidersOf } from './flow.js';
 import { toProviderOut } from './providers.js';
 
 const Kind = Type.Union([Type.Literal('oidc'), Type.Literal('github')]);
@@ -89,7 +88,7 @@ export async function removeIdentity(db: Db, userId: string, id: string): Promis
 export async function federationApiRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  const providers = identityProvidersOf(w);
+  const providers = w.identityProviders;
   const ADMIN = { kind: 'bearer', scopes: ['admin'], role: 'admin' } as const;
 
   app.get(
