@@ -1,3 +1,4 @@
+/* global module */
 /**
  * The layering of src/ (docs/architecture.md): kernel <- platform <- features <- app <- cli.
  * A module may import only from its own layer or the layers below it; nothing imports the CLI.

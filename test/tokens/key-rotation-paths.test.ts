@@ -102,7 +102,7 @@ describe('key rotation from the command line', () => {
     assert.equal(tail.code, 0, tail.stderr);
     const lines = tail.stdout.trim().split('\n');
     assert.equal(lines.length, 1, tail.stdout);
-    assert.match(lines[0]!, /  key\.rotated  actor=cli  /);
+    assert.match(lines[0]!, / {2}key\.rotated {2}actor=cli {2}/);
     const details = JSON.parse(lines[0]!.slice(lines[0]!.lastIndexOf('  ') + 2)) as { kid: string; previous: string[]; reason: string };
     assert.equal(details.kid, kid);
     assert.equal(details.reason, 'manual');
