@@ -4,7 +4,8 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createTestApp, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { maintainSigningKeys } from '../../src/features/oauth/keys-routes.js';
 import { hashToken } from '../../src/features/tokens/refresh-token.js';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { refreshTokens } from '../../src/kernel/storage/schema.js';
 import { adminToken, authorizeCode, basic, exchangeCode, pkce, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/cb';
@@ -110,6 +111,21 @@ describe('refresh, revoke, introspect, userinfo, discovery, keys', () => {
     const refused = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: successor }, webAuth());
     assert.equal(refused.statusCode, 400);
     assert.equal(refused.json().error_description, 'refresh token revoked');
+  });
+
+  it('a refresh token whose API has been deleted is refused (invalid_target) and not consumed', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/admin/apis', headers: { authorization: `Bearer ${admin}` }, payload: { identifier: 'https://gone.example', name: 'Gone' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const login = await tokenRequest(t.app, { grant_type: 'password', username: 'alice', password: STRONG_PASSWORD, resource: 'https://gone.example', scope: 'openid offline_access' });
+    assert.equal(login.statusCode, 200, login.body);
+    const refreshToken = login.json().refresh_token as string;
+    assert.ok(refreshToken);
+    const deleted = await t.app.inject({ method: 'DELETE', url: `/admin/apis/${created.json().id}`, headers: { authorization: `Bearer ${admin}` } });
+    assert.ok(deleted.statusCode < 300, deleted.body);
+    const refused = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: refreshToken });
+    assert.deepEqual([refused.statusCode, refused.json()], [400, { error: 'invalid_target', error_description: 'the API of this refresh token no longer exists' }]);
+    const [row] = await t.warden.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hashToken(refreshToken)));
+    assert.equal(row!.usedAt, null, 'a refused refresh changes nothing');
   });
 
   it('an expired access token introspects inactive', async () => {

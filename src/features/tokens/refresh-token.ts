@@ -123,7 +123,7 @@ export interface RotatedGrant {
 }
 
 /** Why a refresh token is refused (the RFC 6749 §5.2 error is invalid_grant for each, invalid_scope for `scope`). */
-export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'resource' | 'superseded';
+export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'resource' | 'api_gone' | 'superseded';
 
 export type RotationOutcome =
   /** Rotated now: `refresh` is the new token. */
@@ -169,6 +169,7 @@ function classify(q: { token: string; clientId: string | null; scope: readonly s
           when t.used_at is not null and not (t.successor_sealed is not null and t.used_at >= ${graceStart}::timestamptz) then 'reused'
           when not (string_to_array(t.scope, ' ') @> string_to_array(${q.scope.join(' ')}::text, ' ')) then 'scope'
           when ${q.resource !== undefined}::boolean and t.resource is distinct from ${q.resource ?? null}::text then 'resource'
+          when t.resource is not null and not exists (select 1 from apis a where a.identifier = t.resource) then 'api_gone'
           when t.used_at is null then 'live'
           when n.used_at is null and n.revoked_at is null and n.expires_at > ${now} then 'grace'
           else 'superseded'
@@ -190,7 +191,8 @@ export async function inspectRefreshToken(ex: Executor, token: string, clientId:
 /**
  * The refresh-token rotation, in one statement (one round trip, one commit): `target` (classify, the
  * rules) classifies the presented token — revoked (or its session ended), expired, another client's, a disabled
- * user's, reused (used before, outside the grace window), a scope beyond the grant, live, a retry within
+ * user's, reused (used before, outside the grace window), a scope beyond the grant, another API asked, its
+ * API deleted since, live, a retry within
  * the grace window whose successor is still live, or a retry whose successor is gone. A live token is
  * consumed (the UPDATE re-checks used_at/revoked_at under its row lock, so of two concurrent
  * presentations one wins), its successor joins the same family and session with the same scope, the
