@@ -19,18 +19,17 @@ import { nodeServerOptions } from '../platform/limits.js';
 import { lockoutRoutes } from '../features/users/lockout-routes.js';
 import { userRoutes } from '../features/users/routes.js';
 import { adminUserRoutes } from '../features/users/admin-routes.js';
-import { itemRoutes } from '../features/examples/items/routes.js';
 import { tokenRoutes } from '../features/oauth/token-endpoint.js';
 import { oauthServer } from '../features/oauth/plugin.js';
-import { exampleRoutes } from '../features/examples/routes.js';
+import { examplesPlugin, EXAMPLE_TAGS } from '../features/examples/plugin.js';
 import { accountRoutes } from '../features/account/routes.js';
 import { accountPages } from '../features/account/pages.js';
 import { accountPageRoutes } from '../features/account/account-page.js';
 import { auditPlugin } from '../features/audit/plugin.js';
-import { docsPlugin } from '../platform/docs.js';
+import { docsPlugin, TAGS } from '../platform/docs.js';
 import { routeAccessPlugin } from '../platform/route-access.js';
 import { bearerPolicy } from '../features/access/route-access.js';
-import { SCOPES } from '../features/oauth/scopes.js';
+import { EXAMPLE_SCOPES, SCOPES } from '../features/oauth/scopes.js';
 import { consolePlugin } from '../features/console/plugin.js';
 import { adminApiRoutes } from '../features/apis/routes.js';
 import { federationApiRoutes } from '../features/federation/routes.js';
@@ -105,7 +104,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(metricsRoutes);
   await app.register(formbody, { bodyLimit: config.BODY_LIMIT });
   // Before every route: @fastify/swagger collects the routes as they are added.
-  if (config.DOCS === 'enabled') await app.register(docsPlugin, { scopes: SCOPES });
+  const examples = config.EXAMPLES === 'enabled';
+  if (config.DOCS === 'enabled') {
+    // Without the examples, neither their groups nor their scopes are in the document.
+    const scopes = Object.fromEntries(Object.entries(SCOPES).filter(([s]) => examples || !(EXAMPLE_SCOPES as readonly string[]).includes(s)));
+    const tags = TAGS.filter((t) => examples || !EXAMPLE_TAGS.includes(t.name));
+    await app.register(docsPlugin, { scopes, tags });
+  }
   // Before every route: its hooks (admin networks, sensitive access) must apply to all of them.
   await app.register(auditPlugin);
 
@@ -120,8 +125,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(adminApiRoutes);
   await app.register(federationApiRoutes);
   await app.register(lockoutRoutes);
-  await app.register(itemRoutes);
-  await app.register(exampleRoutes);
+  if (examples) await app.register(examplesPlugin);
   await app.register(accountRoutes);
   await app.register(accountPages);
   await app.register(accountPageRoutes);

@@ -23,6 +23,8 @@ import { PasswordReset } from '../features/account/password-reset.js';
 import { MfaService } from '../features/account/mfa.js';
 import { AccessCatalog } from '../features/apis/catalog.js';
 import { AccessAdmin } from '../features/apis/service.js';
+import { IdentityProviders } from '../features/federation/providers.js';
+import { EXAMPLE_SCOPES } from '../features/oauth/scopes.js';
 
 export type { Warden } from '../kernel/warden.js';
 
@@ -73,7 +75,8 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     await revocations.init();
     const userCache = new UserCache(db, state, clock, config.USER_CACHE_SECONDS * 1000);
     const audit = new AuditLog(clock);
-    const catalog = new AccessCatalog(db, state, clock, config.JWT_AUDIENCE, config.USER_CACHE_SECONDS * 1000);
+    const withheld = new Set<string>(config.EXAMPLES === 'disabled' ? EXAMPLE_SCOPES : []);
+    const catalog = new AccessCatalog(db, state, clock, config.JWT_AUDIENCE, config.USER_CACHE_SECONDS * 1000, withheld);
     await catalog.init();
     const users = new UsersService(db, config, clock, hasher, userCache, audit);
     const clients = new ClientsService(db, clock, state, audit, catalog);
@@ -89,6 +92,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
     };
     const mfa = new MfaService(db, config, clock, state, audit, hasher, users, keyring);
     const accessAdmin = new AccessAdmin(db, clock, audit, catalog, userCache);
+    const identityProviders = new IdentityProviders(db, config, clock, audit);
     users.onRegistered((user, ctx) => account.verification.sendQuietly(user, ctx));
     users.onEmailChangeRequested((user, ctx) => account.verification.changeRequested(user, ctx));
     // Closers run last-in first-out: pending reset requests queue their mails, then the queue drains.
@@ -117,6 +121,7 @@ export async function createWarden(config: Config, deps: WardenDeps = {}): Promi
       mfa,
       catalog,
       accessAdmin,
+      identityProviders,
       closers,
       async close() {
         for (const c of closers.reverse()) await c().catch(() => {});

@@ -1,4 +1,3 @@
-import { identityProvidersOf } from '../features/federation/flow.js';
 import type { ProviderKind } from '../features/federation/providers.js';
 import { asUsage } from './api.js';
 import { promptSecret, readStdin, required, UsageError, type Command } from './command.js';
@@ -28,7 +27,7 @@ export const idpAdd: Command = {
     if (!secret) throw new UsageError('the client secret is empty');
     await withWarden(async (w) => {
       const p = await asUsage(() =>
-        identityProvidersOf(w).create(
+        w.identityProviders.create(
           { kind: kind as ProviderKind, name, issuer: values.issuer as string | undefined, client_id: clientId, client_secret: secret, scopes: values.scopes as string | undefined },
           cliContext,
         ),
@@ -44,7 +43,7 @@ export const idpList: Command = {
   usage: 'idp list',
   async run() {
     await withWarden(async (w) => {
-      for (const p of await identityProvidersOf(w).list()) {
+      for (const p of await w.identityProviders.list()) {
         console.log(`${p.id}  ${p.kind}  ${p.name}  ${p.issuer ?? ''}  client ${p.clientId}  scopes: ${p.scopes}`);
       }
     });
@@ -60,7 +59,7 @@ export const idpDelete: Command = {
     const id = positionals[0];
     if (!id) throw new UsageError(`which provider? (usage: warden ${deleteUsage})`);
     await withWarden(async (w) => {
-      await asUsage(() => identityProvidersOf(w).delete(id, cliContext));
+      await asUsage(() => w.identityProviders.delete(id, cliContext));
       console.log(`deleted provider ${id}`);
     });
   },

@@ -58,7 +58,7 @@ function withPasswordFlow(security: Security | undefined, access: RouteAccess | 
  * The OpenAPI 3 document at /openapi.json, built from the routes' TypeBox schemas, and Swagger UI at
  * /docs. Registered before the routes: @fastify/swagger collects them as they are added.
  */
-async function docs(app: FastifyInstance, opts: { scopes: Readonly<Record<string, string>> }) {
+async function docs(app: FastifyInstance, opts: { scopes: Readonly<Record<string, string>>; tags?: typeof TAGS }) {
   // Swagger UI's answers are pages: they get the page headers besides the ones every answer carries.
   app.addHook('onRoute', (route) => {
     if (route.url === '/docs' || route.url.startsWith('/docs/')) addRouteHeaders(route, PAGE_HEADERS);
@@ -72,7 +72,7 @@ async function docs(app: FastifyInstance, opts: { scopes: Readonly<Record<string
         description: 'The API of this Warden identity server ([home](/)). Use **Authorize** with a username and password to try the protected routes.',
       },
       // Swagger UI shows the groups in this order: what an application calls first, the admin API last.
-      tags: TAGS,
+      tags: opts.tags ?? TAGS,
       components: {
         securitySchemes: {
           [PASSWORD_SCHEME]: {

@@ -11,6 +11,8 @@ export interface JobContext {
   readonly db: Db;
   /** The instance's clock when the run began (tests move it by hand). */
   readonly now: Date;
+  /** Aborted when the scheduler stops: a run that loops over batches ends after the current one. */
+  readonly signal: AbortSignal;
 }
 
 export interface Job {
@@ -61,6 +63,7 @@ export function jobLockKey(name: string): [number, number] {
 export class JobScheduler {
   private readonly entries = new Map<string, Entry>();
   private state: 'idle' | 'started' | 'stopped' = 'idle';
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: {
@@ -93,6 +96,7 @@ export class JobScheduler {
   /** No further runs; resolves when the runs under way have finished. */
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.stopping.abort();
     const running: Promise<JobOutcome>[] = [];
     for (const entry of this.entries.values()) {
       clearTimeout(entry.timer);
@@ -137,7 +141,7 @@ export class JobScheduler {
     const started = performance.now();
     let outcome: JobOutcome = 'ok';
     try {
-      const work = () => job.run({ db, now: new Date(clock.now()) });
+      const work = () => job.run({ db, now: new Date(clock.now()), signal: this.stopping.signal });
       // PGlite is one process's own (its data dir is locked), so there is nobody to exclude.
       let result: Record<string, number> | void = undefined;
       if (job.singleRunner && database.exclusive) {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { identityProvidersOf } from '../../src/features/federation/flow.js';
 import { Keyring, sealedAt } from '../../src/kernel/storage/encryption.js';
 import { sealSecretsAtRest } from '../../src/kernel/storage/seal-secrets.js';
 import { identityProviders } from '../../src/kernel/storage/schema.js';
@@ -18,7 +17,7 @@ describe('identity providers: secrets at rest, admin API input', () => {
   after(() => t.close());
 
   it('a client secret is sealed under the keyring, bound to its row, and re-sealed when the first key changes', async () => {
-    const p = await identityProvidersOf(t.warden).create({ kind: 'github', name: 'GitHub', client_id: 'gh', client_secret: 'gh-secret' }, {});
+    const p = await t.warden.identityProviders.create({ kind: 'github', name: 'GitHub', client_id: 'gh', client_secret: 'gh-secret' }, {});
     const [row] = await t.warden.db.select().from(identityProviders).where(eq(identityProviders.id, p.id));
     const k1 = new Keyring([Buffer.from(K1, 'base64')]);
     assert.ok(k1.isCurrent(row!.clientSecret));

@@ -36,6 +36,7 @@ describe('job scheduler', () => {
     const jobs = Object.fromEntries(t.app.jobs.list().map((j) => [j.name, { everyMs: j.everyMs, single: j.singleRunner ?? false }]));
     assert.deepEqual(jobs, {
       'audit-events.prune': { everyMs: 3_600_000, single: true },
+      'backchannel-logouts.deliver': { everyMs: 1000, single: false },
       'signing-keys.maintain': { everyMs: 600_000, single: true },
       'signing-keys.reload': { everyMs: 600_000, single: false },
       'authorization-codes.prune': { everyMs: 600_000, single: true },

@@ -3,6 +3,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createTestApp, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { maintainSigningKeys } from '../../src/features/oauth/keys-routes.js';
+import { hashToken } from '../../src/kernel/secrets.js';
+import { eq, sql } from 'drizzle-orm';
+import { refreshTokens } from '../../src/kernel/storage/schema.js';
 import { adminToken, authorizeCode, basic, exchangeCode, pkce, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/cb';
@@ -92,6 +95,37 @@ describe('refresh, revoke, introspect, userinfo, discovery, keys', () => {
     // A refresh token only introspects for its own client.
     assert.equal((await introspect(tokens.refresh_token, webAuth())).json().active, true);
     assert.equal((await introspect(tokens.refresh_token)).json().active, false);
+  });
+
+  it('introspection of a refresh token follows the rotation\'s own rules: used, or of an ended session, is inactive', async () => {
+    const tokens = await userTokens();
+    const rotated = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, webAuth());
+    assert.equal(rotated.statusCode, 200, rotated.body);
+    assert.equal((await introspect(tokens.refresh_token, webAuth())).json().active, false, 'used (even within the grace window)');
+    const successor = rotated.json().refresh_token as string;
+    assert.equal((await introspect(successor, webAuth())).json().active, true);
+    // A token rotated while its session was being ended is not revoked with it (sessions/repository.ts):
+    // the session's end alone refuses it, to the refresh grant and to introspection alike.
+    await t.warden.db.execute(sql`update sessions set ended_at = now() where sid = (select session_id from refresh_tokens where token_hash = ${hashToken(successor)})`);
+    assert.deepEqual((await introspect(successor, webAuth())).json(), { active: false });
+    const refused = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: successor }, webAuth());
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().error_description, 'refresh token revoked');
+  });
+
+  it('a refresh token whose API has been deleted is refused (invalid_target) and not consumed', async () => {
+    const created = await t.app.inject({ method: 'POST', url: '/admin/apis', headers: { authorization: `Bearer ${admin}` }, payload: { identifier: 'https://gone.example', name: 'Gone' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const login = await tokenRequest(t.app, { grant_type: 'password', username: 'alice', password: STRONG_PASSWORD, resource: 'https://gone.example', scope: 'openid offline_access' });
+    assert.equal(login.statusCode, 200, login.body);
+    const refreshToken = login.json().refresh_token as string;
+    assert.ok(refreshToken);
+    const deleted = await t.app.inject({ method: 'DELETE', url: `/admin/apis/${created.json().id}`, headers: { authorization: `Bearer ${admin}` } });
+    assert.ok(deleted.statusCode < 300, deleted.body);
+    const refused = await tokenRequest(t.app, { grant_type: 'refresh_token', refresh_token: refreshToken });
+    assert.deepEqual([refused.statusCode, refused.json()], [400, { error: 'invalid_target', error_description: 'the API of this refresh token no longer exists' }]);
+    const [row] = await t.warden.db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hashToken(refreshToken)));
+    assert.equal(row!.usedAt, null, 'a refused refresh changes nothing');
   });
 
   it('an expired access token introspects inactive', async () => {

@@ -20,7 +20,6 @@ import type { UserRecord } from '../users/repository.js';
 import { RECENT_SIGN_IN_MS } from '../users/service.js';
 import type { Warden } from '../../kernel/warden.js';
 import { sameOriginForm } from './pages.js';
-import { identityProvidersOf } from '../federation/flow.js';
 import { identitiesSection, listIdentities, removeIdentity, type IdentityView } from '../federation/account-section.js';
 import fp from 'fastify-plugin';
 import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
@@ -327,7 +326,7 @@ async function accountSelfService(fastify: FastifyInstance) {
       false,
       PATH,
     );
-    const providers = (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name }));
+    const providers = (await w.identityProviders.list()).map((p) => ({ id: p.id, name: p.name }));
     return asPage(reply.code(200), SCRIPT_PAGE_CSP).send(loginPage({ ix: ix.id, csrf: ix.csrf, clientName: 'your Warden account', providers }));
   }
 

@@ -56,6 +56,8 @@ export class AccessCatalog {
     /** JWT_AUDIENCE: the built-in API's identifier. */
     private readonly builtInIdentifier: string,
     private readonly maxAgeMs: number,
+    /** Scopes of the built-in API neither advertised nor granted here (the examples' with EXAMPLES=disabled). */
+    private readonly withheld: ReadonlySet<string> = new Set(),
   ) {
     state.subscribe(CHANNEL, () => void this.reload().catch(() => {}));
     state.onReconnect?.(() => void this.reload().catch(() => {}));
@@ -105,6 +107,15 @@ export class AccessCatalog {
 
   builtIn(): Api {
     return this.current.builtIn;
+  }
+
+  /**
+   * The scopes a token may carry at this API: all of its own, less those of the built-in API this
+   * deployment withholds. The rows stay (the admin API shows and keeps them); only grants and discovery skip them.
+   */
+  offeredScopes(api: Api): string[] {
+    const names = api.scopes.map((s) => s.name);
+    return api.builtIn && this.withheld.size ? names.filter((n) => !this.withheld.has(n)) : names;
   }
 
   byIdentifier(identifier: string): Api | undefined {

@@ -62,7 +62,7 @@ export function defaultScopes(api: Api, builtInDefault: readonly string[]): stri
  */
 export function decideScopes(catalog: AccessCatalog, r: ScopeRequest): string[] {
   const { api, client, subject } = r;
-  const apiScopes = new Set(api.scopes.map((s) => s.name));
+  const apiScopes = new Set(catalog.offeredScopes(api));
   const asked = parseScope(r.requested);
   const isKnown = (s: string) => OIDC.has(s) || apiScopes.has(s);
   const unknown = asked.filter((s) => !isKnown(s));

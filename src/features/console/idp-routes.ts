@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { identityProvidersOf } from '../federation/flow.js';
 import type { ProviderIn } from '../federation/providers.js';
 import { ProblemError } from '../../kernel/errors.js';
 import { isConfirmed } from '../../kernel/html/layout.js';
@@ -13,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The console's page of upstream sign-in providers: the same service (rules, sealing, audit) as /admin/identity-providers. */
 export function identityProviderConsoleRoutes(app: FastifyInstance, kit: ConsoleKit) {
   const w = app.warden;
-  const providers = identityProvidersOf(w);
+  const providers = w.identityProviders;
   const { opts, send, viewer, ctxOf, field } = kit;
   const PAGE = `${BASE}/identity-providers`;
 

@@ -14,15 +14,7 @@ import { userIdentities } from '../../kernel/storage/schema.js';
 import { emailKey, findUserByEmailKey, findUserById, findUserByUsername, type UserRecord } from '../users/repository.js';
 import { LoginError } from '../users/service.js';
 import type { Warden } from '../../kernel/warden.js';
-import { GITHUB, IdentityProviders, type IdentityProvider } from './providers.js';
-
-/** One IdentityProviders per Warden (its discovery cache is shared by the admin API and the sign-in leg). */
-const instances = new WeakMap<Warden, IdentityProviders>();
-export function identityProvidersOf(w: Warden): IdentityProviders {
-  let p = instances.get(w);
-  if (!p) instances.set(w, (p = new IdentityProviders(w.db, w.config, w.clock, w.audit)));
-  return p;
-}
+import { GITHUB, type IdentityProvider } from './providers.js';
 
 /** What the federation leg needs of the /authorize flow (src/features/oauth/authorize/routes.ts). */
 export interface AuthorizeHooks {
@@ -155,7 +147,7 @@ ${alert(o.error)}
  */
 export async function federationRoutes(app: FastifyInstance, hooks: AuthorizeHooks) {
   const w = app.warden;
-  const providers = identityProvidersOf(w);
+  const providers = w.identityProviders;
   const cookieName = `${hooks.cookies.secure ? '__Host-' : ''}warden_fed`;
   const cookieOpts = { path: '/', httpOnly: true, secure: hooks.cookies.secure, sameSite: 'lax' as const };
   const BROWSER = { kind: 'cookie', reason: 'upstream sign-in: bound to the /authorize interaction by its CSRF cookie, then by the federation cookie' } as const;

@@ -226,3 +226,10 @@ function normaliseScopes(scopes: string, kind: ProviderKind): string {
   if (!list.length) throw invalid('scopes', 'must name at least one scope');
   return list.join(' ');
 }
+
+declare module '../../kernel/warden.js' {
+  interface Warden {
+    /** Upstream identity providers and their discovered configurations, one per Warden (src/features/federation). */
+    readonly identityProviders: IdentityProviders;
+  }
+}

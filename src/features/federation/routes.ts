@@ -9,7 +9,6 @@ import { identityProviders, userIdentities } from '../../kernel/storage/schema.j
 import type { Db } from '../../kernel/storage/database.js';
 import { isUuid } from '../users/repository.js';
 import { Problem } from '../../kernel/problem.js';
-import { identityProvidersOf } from './flow.js';
 import { toProviderOut } from './providers.js';
 import fp from 'fastify-plugin';
 import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
@@ -91,7 +90,7 @@ export async function removeIdentity(db: Db, userId: string, id: string): Promis
 async function federationApi(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const w = app.warden;
-  const providers = identityProvidersOf(w);
+  const providers = w.identityProviders;
   const ADMIN = { kind: 'bearer', scopes: ['admin'], role: 'admin' } as const;
 
   app.get(

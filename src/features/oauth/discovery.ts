@@ -67,5 +67,5 @@ export async function discoveryRoutes(app: FastifyInstance) {
 /** OIDC's scopes, then every registered API's (Warden's own first): what a client may ask for here. */
 function scopesSupported(w: Warden): string[] {
   const apis = [...w.catalog.apis()].sort((a, b) => Number(b.builtIn) - Number(a.builtIn));
-  return [...new Set([...OIDC_SCOPES, ...apis.flatMap((a) => a.scopes.map((s) => s.name))])];
+  return [...new Set([...OIDC_SCOPES, ...apis.flatMap((a) => w.catalog.offeredScopes(a))])];
 }

@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox';
 import { invalidClient } from '../../kernel/errors.js';
 import { uuidv7Time } from '../tokens/jti.js';
 import { verifyForAnyApi } from '../apis/verify.js';
-import { findRefreshToken } from '../tokens/refresh-token.js';
+import { inspectRefreshToken } from '../tokens/refresh-token.js';
 import type { Warden } from '../../kernel/warden.js';
 import { authenticateClient } from './client-auth.js';
 import { looksLikeJwt, OAuthErrorBody, requireForm, TokenActionBody } from './endpoint-body.js';
@@ -59,11 +59,14 @@ async function introspectAccess(w: Warden, token: string): Promise<Introspection
   };
 }
 
-/** A refresh token is only ever the business of the client holding it. */
+/**
+ * A refresh token is only ever the business of the client holding it. Active is what the refresh grant
+ * would rotate now (the rules are the rotation's own: a used, revoked or expired token, one of an ended
+ * session, another client's or a disabled user's is inactive).
+ */
 async function introspectRefresh(w: Warden, token: string, client: TokenClient): Promise<Introspection> {
-  const row = await findRefreshToken(w.db, token);
-  const now = w.clock.now();
-  if (!row || row.clientId !== client.clientId || row.usedAt || row.revokedAt || row.expiresAt.getTime() <= now) return INACTIVE;
+  const row = await inspectRefreshToken(w.db, token, client.clientId, new Date(w.clock.now()));
+  if (row?.state !== 'live') return INACTIVE;
   const user = await w.userCache.get(row.userId);
   if (!user || user.disabled) return INACTIVE;
   return {

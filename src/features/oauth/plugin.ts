@@ -15,7 +15,7 @@ import { adminKeyRoutes, maintainSigningKeys, reloadSigningKeys } from './keys-r
 import { revokeRoutes } from './revoke.js';
 import { userinfoRoutes } from './userinfo.js';
 import { logoutRoutes } from './logout.js';
-import { BackchannelLogout } from '../sessions/backchannel-logout.js';
+import { BACKCHANNEL_POLL_MS, BackchannelLogout } from '../sessions/backchannel-logout.js';
 import fp from 'fastify-plugin';
 import { needsWarden, ROUTE_PIPELINE } from '../../platform/pipeline.js';
 
@@ -38,6 +38,8 @@ async function authorizationServer(app: FastifyInstance) {
   app.jobs.register({
     name: 'signing-keys.maintain',
     everyMs: MAINTENANCE_MS,
+    // Soon after start: a scheduled rotation that fell due while Warden was stopped is made here, not at start.
+    firstAfterMs: 60_000,
     singleRunner: true,
     run: async () => {
       const { retired, rotated } = await maintainSigningKeys(w);
@@ -78,9 +80,15 @@ async function authorizationServer(app: FastifyInstance) {
   });
 
   // OIDC Back-Channel Logout: this instance's share of the outbox, from the start (a restart resumes it).
+  // Every instance (rows are claimed one by one, FOR UPDATE SKIP LOCKED), every second: the receiver
+  // should hear that a session ended within about that long.
   const backchannel = new BackchannelLogout(w, app.log);
-  app.addHook('onReady', async () => backchannel.start());
-  app.addHook('onClose', async () => backchannel.stop());
+  app.jobs.register({
+    name: 'backchannel-logouts.deliver',
+    everyMs: BACKCHANNEL_POLL_MS,
+    firstAfterMs: 0,
+    run: async ({ signal }) => ({ ...(await backchannel.runOnce(signal)) }),
+  });
 
   await app.register(discoveryRoutes);
   await app.register(authorizeRoutes);

@@ -17,6 +17,11 @@ export type Scope = keyof typeof SCOPES;
 /** Scopes about the user's identity (OIDC), valid next to any API's scopes. */
 export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
 export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
+/**
+ * The scopes of the examples' items API (src/features/examples): with `EXAMPLES=disabled` they are neither
+ * advertised (discovery, OpenAPI) nor granted, though the built-in API's rows keep them (data, migration 0004).
+ */
+export const EXAMPLE_SCOPES: readonly Scope[] = ['items:read', 'items:write'];
 
 /**
  * Scopes of Warden's own API that only first-party clients (the password grant and clients registered

@@ -12,9 +12,13 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 /** §2.4: "a short time"; the receiver also rejects a token whose jti it has seen. */
 const LOGOUT_TOKEN_TTL_SECONDS = 120;
 
+/**
+ * How often each instance looks for due deliveries (its job's interval): the end of a session is one, and
+ * the receiver should hear of it within about this long.
+ */
+export const BACKCHANNEL_POLL_MS = 1000;
+
 export interface BackchannelOptions {
-  /** How often each instance looks for due deliveries (the end of a session is one of them). */
-  pollMs?: number;
   /** Attempts per delivery, the first included; then it is given up (audited). */
   attempts?: number;
   /** Delay before the first retry; doubles each time (10 s, 20 s, … ~21 min for the 8th). */
@@ -40,9 +44,18 @@ interface Claimed {
   attempts: number;
 }
 
+/** What one pass did. */
+export interface BackchannelPass {
+  delivered: number;
+  retried: number;
+  abandoned: number;
+  dropped: number;
+}
+
 /**
  * Delivers the back-channel logout outbox (`backchannel_logouts`, filled by the statement that ends a
- * session: src/features/sessions/repository.ts). Every instance runs one; a row is claimed by one atomic UPDATE
+ * session: src/features/sessions/repository.ts). Every instance runs one, as the job
+ * `backchannel-logouts.deliver` every BACKCHANNEL_POLL_MS (src/features/oauth/plugin.ts); a row is claimed by one atomic UPDATE
  * (FOR UPDATE SKIP LOCKED: two instances never take the same row) with a lease, so a crash mid-delivery
  * leaves it to be taken again once the lease lapses, and a restart finds what was due in the database.
  * Each outcome — delivered, failed (retried with exponential backoff), given up — is audited.
@@ -52,10 +65,7 @@ interface Claimed {
  * are not followed, so a receiver cannot bounce the POST elsewhere.
  */
 export class BackchannelLogout {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  readonly pollMs: number;
+  private running: Promise<BackchannelPass> | undefined;
   readonly attempts: number;
   readonly retryDelayMs: number;
   readonly timeoutMs: number;
@@ -67,7 +77,6 @@ export class BackchannelLogout {
     private readonly log: BackchannelLog,
     opts: BackchannelOptions = {},
   ) {
-    this.pollMs = opts.pollMs ?? 1000;
     this.attempts = opts.attempts ?? 8;
     this.retryDelayMs = opts.retryDelayMs ?? 10_000;
     this.timeoutMs = opts.timeoutMs ?? 5000;
@@ -75,37 +84,24 @@ export class BackchannelLogout {
     this.batch = opts.batch ?? 20;
   }
 
-  /** Deliver what is due now, then every pollMs. */
-  start() {
-    this.stopped = false;
-    void this.runOnce();
-    this.timer = setInterval(() => void this.runOnce(), this.pollMs);
-    this.timer.unref();
-  }
-
-  /** Stop polling and wait for the deliveries under way (their rows are updated before this resolves). */
-  async stop() {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  /** One pass: claim what is due and deliver it. Resolves when the pass is done (a pass already running is joined). */
-  runOnce(): Promise<void> {
-    this.running ??= this.pass()
-      .catch((err: unknown) => this.log.error({ err }, 'back-channel logout: delivery pass failed'))
-      .finally(() => (this.running = undefined));
+  /**
+   * One pass: claim what is due and deliver it, batch after batch until none is left or `signal` aborts
+   * (the deliveries under way finish and their rows are updated first). A pass already running is joined.
+   */
+  runOnce(signal?: AbortSignal): Promise<BackchannelPass> {
+    this.running ??= this.pass(signal).finally(() => (this.running = undefined));
     return this.running;
   }
 
-  private async pass() {
-    while (!this.stopped) {
+  private async pass(signal: AbortSignal | undefined): Promise<BackchannelPass> {
+    const done: BackchannelPass = { delivered: 0, retried: 0, abandoned: 0, dropped: 0 };
+    while (!signal?.aborted) {
       const rows = await this.claim();
-      if (!rows.length) return;
-      await Promise.all(rows.map((r) => this.deliver(r)));
-      if (rows.length < this.batch) return;
+      if (!rows.length) break;
+      for (const outcome of await Promise.all(rows.map((r) => this.deliver(r)))) done[outcome]++;
+      if (rows.length < this.batch) break;
     }
+    return done;
   }
 
   private async claim(): Promise<Claimed[]> {
@@ -125,13 +121,13 @@ export class BackchannelLogout {
     );
   }
 
-  private async deliver(row: Claimed) {
+  private async deliver(row: Claimed): Promise<keyof BackchannelPass> {
     const w = this.w;
     const details = { client_id: row.client_id, sid: row.sid, attempt: Number(row.attempts) };
     const client = await w.clients.find(row.client_id);
     if (!client?.backchannelLogoutUri) {
       await this.finish(row, { type: 'backchannel_logout.dropped', subjectId: row.user_id, details: { ...details, reason: 'client_unregistered' } });
-      return;
+      return 'dropped';
     }
     let failure: string | undefined;
     try {
@@ -151,13 +147,13 @@ export class BackchannelLogout {
     }
     if (failure === undefined) {
       await this.finish(row, { type: 'backchannel_logout.delivered', subjectId: row.user_id, details });
-      return;
+      return 'delivered';
     }
     const attempt = Number(row.attempts);
     if (attempt >= this.attempts) {
       this.log.warn({ ...details, error: failure }, 'back-channel logout given up after retries');
       await this.finish(row, { type: 'backchannel_logout.abandoned', subjectId: row.user_id, flagged: true, details: { ...details, error: failure } });
-      return;
+      return 'abandoned';
     }
     const delay = this.retryDelayMs * 2 ** (attempt - 1);
     this.log.info({ ...details, error: failure, retry_in_ms: delay }, 'back-channel logout failed; will retry');
@@ -169,6 +165,7 @@ export class BackchannelLogout {
         .where(eq(backchannelLogouts.id, row.id));
       await w.audit.record(tx, { type: 'backchannel_logout.failed', subjectId: row.user_id, details: { ...details, error: failure, retry_at: next.toISOString() } });
     });
+    return 'retried';
   }
 
   /** The row leaves the outbox with its audit event, in one transaction. */

@@ -115,7 +115,7 @@ export interface RotatedGrant {
 }
 
 /** Why a refresh token is refused (the RFC 6749 §5.2 error is invalid_grant for each, invalid_scope for `scope`). */
-export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'resource' | 'superseded';
+export type RefreshRefusal = 'unknown' | 'expired' | 'revoked' | 'other_client' | 'disabled' | 'scope' | 'resource' | 'api_gone' | 'superseded';
 
 export type RotationOutcome =
   /** Rotated now: `refresh` is the new token. */
@@ -138,18 +138,59 @@ type TargetRow = {
   auth_time: Date | string;
   successor_sealed: string | null;
   replaced_by: string | null;
+  expires_at: Date | string;
+  created_at: Date | string;
   claimed: boolean;
 };
 
 /**
- * The refresh-token rules, decided once, in one statement (one round trip, one commit): `target`
- * classifies the presented token — revoked (or its session ended), expired, another client's, a disabled
- * user's, reused (used before, outside the grace window), a scope beyond the grant, live, a retry within
+ * The rules, written once: what the presented token is, for a client asking for `scope` at `resource`
+ * (undefined: no API named) at `now`. The first rule that applies decides. Rotation (below) acts on it;
+ * introspection (inspectRefreshToken) reports `live` as active and everything else as inactive.
+ */
+function classify(q: { token: string; clientId: string | null; scope: readonly string[]; resource?: string | null | undefined; now: Date; graceSeconds: number }) {
+  const now = sql`${q.now.toISOString()}::timestamptz`;
+  const graceStart = new Date(q.now.getTime() - q.graceSeconds * 1000).toISOString();
+  return sql`select t.id, t.family_id, t.session_id, t.user_id, t.client_id, t.scope, t.resource, t.auth_time, t.successor_sealed, t.replaced_by,
+        t.expires_at, t.created_at,
+        case
+          when t.revoked_at is not null or s.ended_at is not null then 'revoked'
+          when t.expires_at <= ${now} then 'expired'
+          when t.client_id is distinct from ${q.clientId}::text then 'other_client'
+          when u.disabled then 'disabled'
+          when t.used_at is not null and not (t.successor_sealed is not null and t.used_at >= ${graceStart}::timestamptz) then 'reused'
+          when not (string_to_array(t.scope, ' ') @> string_to_array(${q.scope.join(' ')}::text, ' ')) then 'scope'
+          when ${q.resource !== undefined}::boolean and t.resource is distinct from ${q.resource ?? null}::text then 'resource'
+          when t.resource is not null and not exists (select 1 from apis a where a.identifier = t.resource) then 'api_gone'
+          when t.used_at is null then 'live'
+          when n.used_at is null and n.revoked_at is null and n.expires_at > ${now} then 'grace'
+          else 'superseded'
+        end as state
+      from refresh_tokens t
+        join users u on u.id = t.user_id
+        left join sessions s on s.sid = t.session_id
+        left join refresh_tokens n on n.id = t.replaced_by
+      where t.token_hash = ${hashToken(q.token)}`;
+}
+
+/** The presented token as `classify` sees it for this client now (no scope, no API asked): undefined when unknown. */
+export async function inspectRefreshToken(ex: Executor, token: string, clientId: string | null, now: Date) {
+  const [row] = await queryRows<TargetRow>(ex, classify({ token, clientId, scope: [], resource: undefined, now, graceSeconds: 0 }));
+  if (!row) return undefined;
+  return { state: row.state, userId: row.user_id, scope: row.scope, resource: row.resource, expiresAt: new Date(row.expires_at), createdAt: new Date(row.created_at) };
+}
+
+/**
+ * The refresh-token rotation, in one statement (one round trip, one commit): `target` (classify, the
+ * rules) classifies the presented token — revoked (or its session ended), expired, another client's, a disabled
+ * user's, reused (used before, outside the grace window), a scope beyond the grant, another API asked, its
+ * API deleted since, live, a retry within
  * the grace window whose successor is still live, or a retry whose successor is gone. A live token is
  * consumed (the UPDATE re-checks used_at/revoked_at under its row lock, so of two concurrent
  * presentations one wins), its successor joins the same family and session with the same scope, the
  * predecessor's sealed copy of the presented token is erased, the session's last use recorded and the
- * audit rows written — all or none. Nothing else in Warden decides whether a refresh token is good.
+ * audit rows written — all or none. Nothing but `classify` decides whether a refresh token is good
+ * (introspection asks it too, through inspectRefreshToken).
  */
 export async function rotateRefreshToken(ex: Executor, r: Rotation): Promise<RotationOutcome> {
   for (let attempt = 0; ; attempt++) {
@@ -165,30 +206,10 @@ async function rotateOnce(ex: Executor, r: Rotation): Promise<RotationOutcome | 
   const token = newOpaqueToken('wrt_');
   const id = randomUUID();
   const now = sql`${r.now.toISOString()}::timestamptz`;
-  const graceStart = new Date(r.now.getTime() - r.graceSeconds * 1000).toISOString();
   const sealed = r.graceSeconds > 0 ? sealSuccessor(r.token, token) : null;
   const [row] = await queryRows<TargetRow>(
     ex,
-    sql`with target as (
-      select t.id, t.family_id, t.session_id, t.user_id, t.client_id, t.scope, t.resource, t.auth_time, t.successor_sealed, t.replaced_by,
-        case
-          when t.revoked_at is not null or s.ended_at is not null then 'revoked'
-          when t.expires_at <= ${now} then 'expired'
-          when t.client_id is distinct from ${r.clientId}::text then 'other_client'
-          when u.disabled then 'disabled'
-          when t.used_at is not null and not (t.successor_sealed is not null and t.used_at >= ${graceStart}::timestamptz) then 'reused'
-          when not (string_to_array(t.scope, ' ') @> string_to_array(${r.scope.join(' ')}::text, ' ')) then 'scope'
-          when ${r.resource !== undefined}::boolean and t.resource is distinct from ${r.resource ?? null}::text then 'resource'
-          when t.used_at is null then 'live'
-          when n.used_at is null and n.revoked_at is null and n.expires_at > ${now} then 'grace'
-          else 'superseded'
-        end as state
-      from refresh_tokens t
-        join users u on u.id = t.user_id
-        left join sessions s on s.sid = t.session_id
-        left join refresh_tokens n on n.id = t.replaced_by
-      where t.token_hash = ${hashToken(r.token)}
-    ), claimed as (
+    sql`with target as (${classify(r)}), claimed as (
       update refresh_tokens set used_at = ${now}, replaced_by = ${id}::uuid, successor_sealed = ${sealed}
       where id = (select id from target where state = 'live') and used_at is null and revoked_at is null
       returning family_id, session_id, user_id, client_id, scope, resource, auth_time

@@ -98,15 +98,15 @@ export class SigningKeys {
     return Math.max(this.config.accessTokenTtlSeconds, 600) * 1000 + CLOCK_TOLERANCE_MS;
   }
 
-  /** Load keys; create the first one on a fresh database; retire keys whose tokens have all expired. */
+  /**
+   * Load keys; create the first one on a fresh database; retire keys whose tokens have all expired.
+   * A scheduled rotation that fell due while Warden was stopped is not made here (every instance and every
+   * CLI command would make its own, unaudited): the signing-keys.maintain job makes it, audited, on one instance.
+   */
   async init(): Promise<void> {
     await this.retireExpired();
     await this.reload();
-    if (!this.activeKey) {
-      await this.rotate();
-    } else if (this.config.KEY_ROTATION_DAYS > 0) {
-      await this.rotateIfDue();
-    }
+    if (!this.activeKey) await this.rotate();
   }
 
   /** Hear other instances' rotations and retirements (the server does; a one-shot command need not). */
@@ -242,14 +242,6 @@ export class SigningKeys {
     await this.reload();
     await this.announce('rotated');
     return key.kid;
-  }
-
-  async rotateIfDue(): Promise<string | undefined> {
-    if (this.config.KEY_ROTATION_DAYS <= 0) return undefined;
-    const rows = await this.db.select().from(signingKeys).where(eq(signingKeys.state, 'active'));
-    const newest = Math.max(0, ...rows.map((r) => r.createdAt.getTime()));
-    if (this.clock.now() - newest >= this.config.KEY_ROTATION_DAYS * 86400_000) return this.rotate();
-    return undefined;
   }
 
   /** Retiring keys whose every token has expired leave the JWKS. */

@@ -101,6 +101,10 @@ export const SettingsSchema = Type.Object({
   BOOTSTRAP_ADMIN_PASSWORD: OptStr('password of BOOTSTRAP_ADMIN_USERNAME (never logged); remove it once the admin exists'),
   CONSOLE_SESSION_MINUTES: Int(480, 5, 10080, 'admin console session lifetime'),
   DOCS: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], { default: 'enabled', description: '/docs and /openapi.json' }),
+  EXAMPLES: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], {
+    default: 'enabled',
+    description: "the seeds' demo routes /secure-data, /admin-only and /items with their scopes items:read and items:write",
+  }),
 });
 
 export type Settings = Static<typeof SettingsSchema>;

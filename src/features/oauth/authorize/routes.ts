@@ -29,7 +29,7 @@ import {
 } from './request.js';
 import { BrowserCookies, liveSessionUser, type Interaction, type LoginSession } from './session.js';
 import type { OAuthErrorCode } from '../../../kernel/error-catalogue.js';
-import { confirmLink, federationRoutes, identityProvidersOf, type AuthorizeHooks } from '../../federation/flow.js';
+import { confirmLink, federationRoutes, type AuthorizeHooks } from '../../federation/flow.js';
 
 /** What the authorization endpoint needs of the MFA service (src/features/account/mfa.ts). */
 interface SecondFactor {
@@ -113,7 +113,7 @@ export async function authorizeRoutes(app: FastifyInstance) {
     clientName: client.clientName,
     registerReturn: w.config.REGISTRATION === 'open' ? authorizeUrl(ix.req) : undefined,
     // "Sign in with …" buttons (docs/federation.md).
-    providers: (await identityProvidersOf(w).list()).map((p) => ({ id: p.id, name: p.name })),
+    providers: (await w.identityProviders.list()).map((p) => ({ id: p.id, name: p.name })),
   });
 
   const passkeys = new PasskeyService(w);

@@ -14,6 +14,7 @@ const REFUSED: Record<RefreshRefusal, string> = {
   disabled: 'the user is disabled',
   scope: 'scope exceeds the original grant',
   resource: 'the refresh token was granted for another resource',
+  api_gone: 'the API of this refresh token no longer exists',
   superseded: 'refresh token already rotated; use its successor',
 };
 
@@ -53,7 +54,7 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
   });
   if (outcome.kind === 'refused') {
     if (outcome.reason === 'scope') throw invalidScope(REFUSED.scope);
-    if (outcome.reason === 'resource') throw invalidTarget(REFUSED.resource);
+    if (outcome.reason === 'resource' || outcome.reason === 'api_gone') throw invalidTarget(REFUSED[outcome.reason]);
     throw invalidGrant(REFUSED[outcome.reason]);
   }
   if (outcome.kind === 'reused') {
@@ -72,7 +73,8 @@ export const refreshTokenGrant: GrantHandler = async (g) => {
   const user = await w.userCache.get(outcome.userId);
   if (!user || user.disabled) throw invalidGrant(REFUSED.disabled);
   const api = apiOfStored(w.catalog, outcome.resource);
-  if (!api) throw invalidTarget('the API of this refresh token no longer exists');
+  // Deleted between the statement and this instance's catalog: refused like the statement would have.
+  if (!api) throw invalidTarget(REFUSED.api_gone);
   const requested = (asked.length ? asked : parseScope(outcome.scope)).join(' ');
   return issueUserTokens(w, w.db, {
     user,
