@@ -20,8 +20,17 @@ export const TEST_HASH_COST = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1
  */
 export function wardenCommand(...args: string[]): string[] {
   const bundle = process.env.WARDEN_TEST_BUNDLE;
-  return bundle ? [bundle, ...args] : ['--import', 'tsx', CLI, ...args];
+  return [...V8_TEST_FLAGS, ...(bundle ? [bundle, ...args] : ['--import', 'tsx', CLI, ...args])];
 }
+
+/**
+ * V8's baseline WebAssembly compiler only (Liftoff), without the optimising tier-up in the background:
+ * PGlite's ~10 MB of WebAssembly is recompiled by TurboFan in every process, about 1 s of CPU that a
+ * test-length process never earns back (a `warden user create`: 1.8 -> 0.95 s CPU; the busiest test
+ * file, fuzz.test.ts: 13.5 -> 10.0 s). The same code runs; only how V8 compiles it differs. For the
+ * test processes (scripts/test.mjs) and the `warden` processes they start.
+ */
+export const V8_TEST_FLAGS = ['--liftoff-only'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
