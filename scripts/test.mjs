@@ -62,7 +62,11 @@ env.WARDEN_TEST_BUNDLE = join(bundleDir, 'cli/main.js');
 // ended too (--test-force-exit, Node 20.14+), instead of keeping the run waiting for ever.
 const [major, minor] = process.versions.node.split('.').map(Number);
 const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...files];
+// WARDEN_TEST_TIMES=<file>: each test file's wall and CPU time, appended to <file> (test/support/file-times.mjs).
+const times = process.env.WARDEN_TEST_TIMES ? ['--import', join(root, 'test/support/file-times.mjs')] : [];
+// --liftoff-only: V8's baseline WebAssembly compiler only, see V8_TEST_FLAGS in test/support/process.ts
+// (the test processes inherit it; the `warden` processes they start get it from there).
+const args = ['--liftoff-only', '--import', 'tsx', ...times, '--test', '--test-concurrency=2', '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
 

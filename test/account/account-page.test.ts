@@ -7,8 +7,7 @@ import { authenticator } from 'otplib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bearer, createTestApp, registerUser, requireService, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 const NEW_PASSWORD = 'a brand new passphrase, quite long';
 
 describe('the account page (/account) in a real browser', () => {
@@ -25,7 +24,7 @@ describe('the account page (/account) in a real browser', () => {
     await registerUser(t.app, 'alice');
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
   after(async () => {
     if (skip.skip) return;

@@ -8,9 +8,9 @@ import { chromium } from 'playwright-core';
 import { auditEvents, consoleSessions, users } from '../../src/kernel/storage/schema.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 
 const NEW_PASSWORD = 'a brand new passphrase, fresh';
-const CHROMIUM = '/usr/bin/chromium';
 
 async function forgot(t: TestApp, email: string) {
   return t.app.inject({ method: 'POST', url: '/password/forgot', payload: { email } });
@@ -266,10 +266,7 @@ describe('password reset in headless Chromium, without JavaScript', () => {
     const ivy = await userWithMailbox(t, smtp, 'ivy');
     const session = await tokensFor(t.app, 'ivy');
     t.clock.advance(1000);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const context = await browser.newContext({ javaScriptEnabled: false });
       const page = await context.newPage();

@@ -11,7 +11,7 @@ describe('warden audit tail', () => {
   let dispose: () => Promise<void> = async () => {};
   const postgres = Boolean(testPostgresUrl());
   before(async () => {
-    ({ env, dispose } = await freshBackend('audit-cli'));
+    ({ env, dispose } = await freshBackend('audit-cli', { migrated: true }));
     for (const u of ['alpha', 'beta']) {
       const r = await runCli(['user', 'create', '--username', u, '--email', `${u}@example.com`, '--password-stdin'], env, `${PASSWORD}\n`);
       assert.equal(r.code, 0, r.stderr);

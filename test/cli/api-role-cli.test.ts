@@ -14,7 +14,7 @@ describe('warden api and role commands', () => {
   let dir: string;
   let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    ({ env, dir, dispose } = await freshBackend('apicli'));
+    ({ env, dir, dispose } = await freshBackend('apicli', { migrated: true }));
     assert.equal((await runCli(['migrate'], env)).code, 0);
   });
   after(() => dispose());

@@ -150,7 +150,7 @@ describe('warden help, version and the user commands', () => {
     let env: Record<string, string>;
     let dispose: () => Promise<void> = async () => {};
     before(async () => {
-      ({ env, dispose } = await freshBackend('cliusers'));
+      ({ env, dispose } = await freshBackend('cliusers', { migrated: true }));
     });
     after(() => dispose());
 

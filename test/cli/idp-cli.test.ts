@@ -7,7 +7,7 @@ describe('warden idp commands', () => {
   let env: Record<string, string>;
   let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    ({ env, dispose } = await freshBackend('idpcli'));
+    ({ env, dispose } = await freshBackend('idpcli', { migrated: true }));
     assert.equal((await runCli(['migrate'], env)).code, 0);
   });
   after(() => dispose());

@@ -20,7 +20,7 @@ describe('warden keys and ENCRYPTION_KEY from the command line', () => {
   let env: Record<string, string>;
   let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    const backend = await freshBackend('keyscli');
+    const backend = await freshBackend('keyscli', { migrated: true });
     env = { ...backend.env, ENCRYPTION_KEY: K1 };
     dispose = backend.dispose;
     const r = await runCli(['migrate'], env);

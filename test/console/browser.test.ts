@@ -7,8 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { createAdmin, createTestApp, registerUser, requireService, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 const XSS = '<script>alert("xss")</script><img src=x onerror=alert(2)>';
 
 describe('admin console in a real browser', () => {
@@ -33,7 +32,7 @@ describe('admin console in a real browser', () => {
     for (const name of ['alice', 'bob', 'carol']) await registerUser(t.app, name, STRONG_PASSWORD, { full_name: `${name[0]!.toUpperCase()}${name.slice(1)} Example` });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('dialog', (d) => {

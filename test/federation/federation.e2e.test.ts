@@ -13,8 +13,7 @@ import { UPSTREAM_CLIENT } from '../support/upstream-idp.js';
 import { fakeProvider } from '../support/fake-op.js';
 import { registerClient, type RegisteredClient } from '../oauth/support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 const UPSTREAM_SCRIPT = fileURLToPath(new URL('../support/upstream-idp.ts', import.meta.url));
 const APP_REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -101,7 +100,7 @@ describe('sign-in through an upstream OIDC provider (node-oidc-provider in a sec
 
     await registerUser(t.app, 'carol', STRONG_PASSWORD);
     await registerUser(t.app, 'victim', STRONG_PASSWORD);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
   after(async () => {

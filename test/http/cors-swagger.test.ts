@@ -7,8 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { createTestApp, registerUser, requireService, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { ROOT } from '../support/process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 const SWAGGER = join(ROOT, 'node_modules/@fastify/swagger-ui/static');
 
 /**

@@ -16,8 +16,7 @@ import { consoleLogin, post } from '../console/support.js';
 // that says where the user is sent, destructive console actions that ask to confirm, names in the
 // audit log, Swagger UI under Warden's name without CSP errors, and an HTML 503 while the state store is down.
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 /** WARDEN_SCREENSHOTS=1 npm test -- test/http/pages-browser.test.ts  refreshes docs/screenshots/*.png */
 const SHOTS = process.env.WARDEN_SCREENSHOTS === '1' ? new URL('../../docs/screenshots/', import.meta.url).pathname : undefined;
 
@@ -68,7 +67,7 @@ describe('every page in a real browser', () => {
     callbackBase = `http://127.0.0.1:${(callback.address() as AddressInfo).port}`;
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1024, height: 700 } });
     page = await context.newPage();
     // An error status of the page itself is the page's answer, not a problem; any other failed request is.

@@ -89,7 +89,7 @@ describe('the resource-server kit against a real Warden (examples as processes)'
   const adminPatch = (path: string, body: unknown) => adminJson(path, body, 'PATCH');
 
   before(async () => {
-    backend = await freshBackend('kit');
+    backend = await freshBackend('kit', { migrated: true });
     const created = await runCli(['user', 'create', '--username', 'root', '--email', 'root@example.com', '--role', 'admin', '--password-stdin'], backend.env, `${STRONG_PASSWORD}\n`);
     assert.equal(created.code, 0, created.stderr);
     const port = await freePort();

@@ -6,7 +6,7 @@ describe('warden client create|list|rotate-secret|delete', () => {
   let env: Record<string, string>;
   let dispose: () => Promise<void> = async () => {};
   before(async () => {
-    ({ env, dispose } = await freshBackend('cli-client'));
+    ({ env, dispose } = await freshBackend('cli-client', { migrated: true }));
   });
   after(() => dispose());
 

@@ -11,8 +11,7 @@ import { bearer, createTestApp, form, registerUser, requireService, STRONG_PASSW
 import { formFields, Jar } from '../oauth/support.js';
 import { consoleLogin } from '../console/support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -84,7 +83,7 @@ describe('passkeys for the admin console and as the second factor', () => {
     // Registered as an ordinary user (who may sign in to add a passkey), made admin afterwards.
     rootId = (await registerUser(t.app, 'root')).id;
     await t.app.listen({ port, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, '--host-resolver-rules=MAP localhost 127.0.0.1'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP localhost 127.0.0.1'] });
     const context = await browser.newContext();
     page = await context.newPage();
     page.on('console', (m) => {

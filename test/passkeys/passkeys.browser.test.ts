@@ -10,8 +10,7 @@ import { auditEvents } from '../../src/kernel/storage/schema.js';
 import { bearer, createAdmin, createTestApp, form, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { formFields, Jar, registerClient, type RegisteredClient } from '../oauth/support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
 async function freePort(): Promise<number> {
@@ -56,7 +55,7 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     const admin = await createAdmin(t);
     client = await registerClient(t, admin.access_token, { client_name: 'Web app', redirect_uris: [REDIRECT], scope: 'openid profile' });
     await t.app.listen({ port, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, '--host-resolver-rules=MAP localhost 127.0.0.1'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP localhost 127.0.0.1'] });
     const context = await browser.newContext();
     page = await context.newPage();
     page.on('console', (m) => {

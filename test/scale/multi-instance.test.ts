@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core';
 import { withDatabase } from '../support/template.js';
 import { requireService, STRONG_PASSWORD } from '../support/app.js';
 import { wardenCommand } from '../support/process.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 
 /**
  * Two real Warden processes on PostgreSQL + Redis behind a round-robin proxy, as they run in production.
@@ -18,7 +19,6 @@ import { wardenCommand } from '../support/process.js';
  */
 const PG_URL = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const ROOT = new URL('../..', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
 
 async function pgReachable() {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
@@ -311,7 +311,7 @@ describe('several instances on PostgreSQL + Redis behind a load balancer', { ski
     await register('pageuser', '192.0.2.47');
     const other = (await call(a.base, 'POST', '/token', { form: { grant_type: 'password', username: 'pageuser', password: STRONG_PASSWORD } })).body as { access_token: string };
     for (const base of [a.base, b.base]) assert.equal((await call(base, 'GET', '/users/me', { token: other.access_token })).status, 200);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
       const first = await page.goto(`${lb}/account`);

@@ -9,8 +9,9 @@ import { openDatabase, type Database } from '../../src/kernel/storage/database.j
 import { createWarden, type Warden } from '../../src/app/warden.js';
 import type { StateStore } from '../../src/kernel/storage/state/store.js';
 import { testPostgresUrl, withDatabase } from './template.js';
+import { TEST_HASH_COST } from './process.js';
 
-/** Settings for tests: quiet logs, rate limits off unless a test turns them on. */
+/** Settings for tests: quiet logs, rate limits off unless a test turns them on, cheap hashing (TEST_HASH_COST). */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseConfig({
     NODE_ENV: 'test',
@@ -18,6 +19,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     ISSUER: 'http://localhost:8000',
     RATE_LIMIT_ENABLED: 'false',
     DATA_DIR: process.env.WARDEN_TEST_TMP ?? '/tmp/warden-test',
+    ...TEST_HASH_COST,
     ...overrides,
   });
 }

@@ -6,13 +6,31 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /**
+ * argon2id at the lowest cost the settings accept (8 MiB, one pass: ~5x cheaper than the production
+ * 19 MiB x 2), for tests that hash passwords but do not measure hashing: the same algorithm through the
+ * same code, only the ARGON2_* settings differ. testConfig and the spawned `warden` processes use it; a
+ * test that needs the production cost passes `{ ARGON2_MEMORY_KIB: '', ARGON2_ITERATIONS: '' }` (an
+ * empty setting is unset: its default).
+ */
+export const TEST_HASH_COST = { ARGON2_MEMORY_KIB: '8192', ARGON2_ITERATIONS: '1' };
+
+/**
  * How to run `warden`: the bundle `npm test` built for this run (what `npm start` runs), or, for a
  * test file run on its own, the sources through tsx.
  */
 export function wardenCommand(...args: string[]): string[] {
   const bundle = process.env.WARDEN_TEST_BUNDLE;
-  return bundle ? [bundle, ...args] : ['--import', 'tsx', CLI, ...args];
+  return [...V8_TEST_FLAGS, ...(bundle ? [bundle, ...args] : ['--import', 'tsx', CLI, ...args])];
 }
+
+/**
+ * V8's baseline WebAssembly compiler only (Liftoff), without the optimising tier-up in the background:
+ * PGlite's ~10 MB of WebAssembly is recompiled by TurboFan in every process, about 1 s of CPU that a
+ * test-length process never earns back (a `warden user create`: 1.8 -> 0.95 s CPU; the busiest test
+ * file, fuzz.test.ts: 13.5 -> 10.0 s). The same code runs; only how V8 compiles it differs. For the
+ * test processes (scripts/test.mjs) and the `warden` processes they start.
+ */
+export const V8_TEST_FLAGS = ['--liftoff-only'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,7 +54,7 @@ export function runCli(args: string[], env: Record<string, string>, input?: stri
   return new Promise((resolve) => {
     const child = spawn(process.execPath, wardenCommand(...args), {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
+      env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...TEST_HASH_COST, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -60,7 +78,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   const port = Number(env.PORT) || (await freePort());
   const child = spawn(process.execPath, wardenCommand('serve'), {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...TEST_HASH_COST, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -99,23 +117,35 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /**
  * A fresh backend for commands and spawned servers: an empty PGlite data dir, or (in the PostgreSQL
- * pass) a fresh database of this run. `dispose` removes it.
+ * pass) a fresh database of this run. `dispose` removes it. With `migrated`, it starts as a copy of the
+ * run's migrated template (what `warden migrate` leaves) instead of empty: for tests that do not test
+ * the first start, which spares each of them the embedded initdb and the migrations (seconds of CPU).
  */
-export async function freshBackend(label: string): Promise<{ env: Record<string, string>; dir: string; dispose(): Promise<void> }> {
-  const { mkdtempSync, rmSync } = await import('node:fs');
+export async function freshBackend(label: string, opts: { migrated?: boolean } = {}): Promise<{ env: Record<string, string>; dir: string; dispose(): Promise<void> }> {
+  const { mkdirSync, mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { testPostgresUrl, withDatabase } = await import('./template.js');
   const dir = mkdtempSync(join(tmpdir(), `warden-${label}-`));
   const pgUrl = testPostgresUrl();
-  if (!pgUrl) return { env: { DATA_DIR: dir }, dir, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  if (!pgUrl) {
+    const template = process.env.WARDEN_TEST_PGLITE_TEMPLATE;
+    if (opts.migrated && template) {
+      // The dump is the PGlite file system's /pgdata; Warden keeps it in DATA_DIR/pgdata.
+      mkdirSync(join(dir, 'pgdata'), { mode: 0o700 });
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('tar', ['-xf', template, '-C', join(dir, 'pgdata')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    }
+    return { env: { DATA_DIR: dir }, dir, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
   const { default: pg } = await import('pg');
   // Named after this run, so the run's cleanup catches it if the process dies, and no other run touches it.
   const name = `warden_t_${process.env.WARDEN_TEST_RUN ?? 'x'}_${label.replace(/\W/g, '')}_${process.pid}`;
+  const template = opts.migrated ? process.env.WARDEN_TEST_PG_TEMPLATE : undefined;
   const admin = new pg.Client({ connectionString: pgUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${name}`);
-  await admin.query(`create database ${name}`);
+  await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
   return {
     env: { DATABASE_URL: withDatabase(pgUrl, name), DATA_DIR: dir },
     dir,

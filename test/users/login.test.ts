@@ -9,7 +9,9 @@ import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWO
 describe('POST /token, password grant', () => {
   let t: TestApp;
   before(async () => {
-    t = await createTestApp();
+    // At the production argon2id cost (an empty setting is unset: its default), not the tests' cheap one:
+    // the tests below check what a login spends and what it rehashes to.
+    t = await createTestApp({ env: { ARGON2_MEMORY_KIB: '', ARGON2_ITERATIONS: '' } });
     await registerUser(t.app, 'alice');
   });
   after(() => t.close());
