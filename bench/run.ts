@@ -14,6 +14,7 @@
  * throw-away database is created there and dropped at the end).
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { SourceMap } from 'node:module';
@@ -37,6 +38,7 @@ const SECONDS = QUICK ? 3 : 10;
 const PG_URL = process.env.WARDEN_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'correct horse battery staple';
 const NA = 'not available';
+const BENCH_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 interface Row {
   what: string;
@@ -120,6 +122,8 @@ async function startWarden(env: Record<string, string>, opts: { npm?: boolean; n
     LOG_LEVEL: 'info',
     // One client address sends everything: per-IP limits would measure the limiter, not the server.
     RATE_LIMIT_ENABLED: 'false',
+    // Production refuses to keep signing keys unencrypted; a throw-away key for a throw-away database.
+    ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
     ...env,
   };
   const [cmd, args] = opts.npm
