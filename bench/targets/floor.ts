@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import { parseConfig } from '../../src/kernel/config/load.js';
-import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
+import { installRequestLogging, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
 import { securityHeadersPlugin } from '../../src/platform/security-headers.js';
 import { UserOut } from '../../src/features/users/schemas.js';
 
@@ -19,7 +19,6 @@ const app = Fastify({
   logger: loggerOptions(config),
   requestIdHeader: false,
   genReqId: requestIdGenerator(config),
-  childLoggerFactory: lazyChildLogger,
   logController: new LogController({ disableRequestLogging: true }),
 });
 installRequestLogging(app);

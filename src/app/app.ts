@@ -8,7 +8,7 @@ import { createWarden, type Warden, type WardenDeps } from './warden.js';
 import { installErrorHandler } from '../platform/error-handler.js';
 import { lazySerializers } from '../platform/serialization.js';
 import { installInputGuard, validatorCompiler } from '../platform/validation.js';
-import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../platform/logging.js';
+import { installRequestLogging, loggerOptions, requestIdGenerator } from '../platform/logging.js';
 import { healthRoutes } from '../platform/health.js';
 import { errorCatalogueRoutes } from '../platform/error-page.js';
 import { securityHeadersPlugin } from '../platform/security-headers.js';
@@ -70,7 +70,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
     requestIdHeader: false,
     genReqId: requestIdGenerator(config),
-    childLoggerFactory: lazyChildLogger,
     // Fastify's own two lines per request are replaced by our one (installRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Bindings, ChildLoggerOptions } from 'pino';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../kernel/config/load.js';
 import { Networks } from './networks.js';
 import { stdoutDestination, type LogDestination } from './log-destination.js';
@@ -198,70 +197,6 @@ export function requestIdGenerator(config: Config) {
     if (typeof given === 'string' && REQUEST_ID.test(given) && trusted.has(req.socket.remoteAddress)) return given;
     return randomUUID();
   };
-}
-
-/**
- * Fastify's per-request child logger (`childLoggerFactory`), made only when something logs through it
- * (an error, a refused token). pino's child() builds a logger object and serialises the bindings on
- * every request, though nearly every request logs only its request line, which the root logger writes
- * with the request id: ~8,000 instructions per request fewer (callgrind; docs/benchmarks.md).
- */
-export function lazyChildLogger(this: unknown, logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return new LazyChild(logger, bindings, options) as unknown as FastifyBaseLogger;
-}
-
-type Log = (...args: unknown[]) => void;
-
-class LazyChild {
-  #real: FastifyBaseLogger | undefined;
-
-  constructor(
-    private readonly parent: FastifyBaseLogger,
-    private readonly bindings: Bindings,
-    private readonly options: ChildLoggerOptions,
-  ) {}
-
-  private get real(): FastifyBaseLogger {
-    return (this.#real ??= this.parent.child(this.bindings, this.options));
-  }
-
-  get level() {
-    return this.real.level;
-  }
-
-  set level(level: string) {
-    this.real.level = level;
-  }
-
-  fatal(...args: unknown[]) {
-    (this.real.fatal as Log)(...args);
-  }
-
-  error(...args: unknown[]) {
-    (this.real.error as Log)(...args);
-  }
-
-  warn(...args: unknown[]) {
-    (this.real.warn as Log)(...args);
-  }
-
-  info(...args: unknown[]) {
-    (this.real.info as Log)(...args);
-  }
-
-  debug(...args: unknown[]) {
-    (this.real.debug as Log)(...args);
-  }
-
-  trace(...args: unknown[]) {
-    (this.real.trace as Log)(...args);
-  }
-
-  silent() {}
-
-  child(bindings: Bindings, options?: ChildLoggerOptions) {
-    return this.real.child(bindings, options);
-  }
 }
 
 /**
