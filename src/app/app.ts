@@ -6,7 +6,7 @@ import type { Config } from '../kernel/config/load.js';
 import { setupPlugin } from '../features/users/setup-routes.js';
 import { createWarden, type Warden, type WardenDeps } from './warden.js';
 import { installErrorHandler } from '../platform/error-handler.js';
-import { lazySerializers } from '../platform/serialization.js';
+import { DeferredCompiles, lazySerializers } from '../platform/serialization.js';
 import { installInputGuard, validatorCompiler } from '../platform/validation.js';
 import { installRequestLogging, loggerOptions, requestIdGenerator } from '../platform/logging.js';
 import { healthRoutes } from '../platform/health.js';
@@ -64,6 +64,7 @@ export interface BuildOptions extends WardenDeps {
 /** Build the whole application; only src/app/server.ts listens. */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
   const warden = opts.warden ?? (await createWarden(config, opts));
+  const deferredCompiles = new DeferredCompiles();
   // `http` reaches node's http.createServer (FastifyHttpOptions; not part of the generic options type).
   const options: FastifyServerOptions & { http?: ReturnType<typeof nodeServerOptions> } = {
     logger: loggerOptions(config, opts.logStream),
@@ -81,7 +82,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     http: nodeServerOptions(config),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
-    schemaController: lazySerializers(),
+    schemaController: lazySerializers(deferredCompiles),
     ...opts.serverOptions,
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
@@ -99,7 +100,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // preClose: before any onClose hook (the services, the database) goes, the runs under way finish.
   app.addHook('preClose', async () => jobs.stop());
 
-  app.setValidatorCompiler(validatorCompiler());
+  app.decorate('deferredCompiles', deferredCompiles);
+  app.setValidatorCompiler(validatorCompiler(deferredCompiles));
   installInputGuard(app);
   installErrorHandler(app);
   installRequestLogging(app);

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { ProblemError } from '../kernel/errors.js';
 import { unstorableText } from '../kernel/storage/errors.js';
+import type { DeferredCompiles } from './serialization.js';
 
 /**
  * Two validators. Bodies are checked as sent — no type coercion (`5` is not a title, `null` is not
@@ -15,17 +16,14 @@ function ajv(options: Options) {
   return a;
 }
 
-/**
- * Each route's validator is compiled on the route's first request, not at start: compiling the ~100
- * route schemas took ~0.1 s of every start and their code stayed in memory on routes never called.
- */
-export function validatorCompiler(): FastifySchemaCompiler<unknown> {
+/** Each route's validator is compiled on the route's first request (DeferredCompiles, serialization.ts). */
+export function validatorCompiler(deferred: DeferredCompiles): FastifySchemaCompiler<unknown> {
   const body = ajv({ coerceTypes: false, useDefaults: true });
   const text = ajv({ coerceTypes: 'array', useDefaults: true });
   return ({ schema, httpPart }) => {
-    let compiled: ValidateFunction | undefined;
+    const validator = deferred.defer(() => (httpPart === 'body' ? body : text).compile(schema as object));
     const validate = (data: unknown) => {
-      compiled ??= (httpPart === 'body' ? body : text).compile(schema as object);
+      const compiled = validator();
       const ok = compiled(data);
       validate.errors = compiled.errors;
       return ok;
