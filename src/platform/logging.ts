@@ -40,11 +40,11 @@ export const REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 
 
 /**
  * Every secret key, at any depth of what a log call is given (plain objects, arrays and errors),
- * replaced by "[redacted]" (an error's `code` excepted: see isErrorCode); the caller's object is never changed (copy on write). One walk instead of
- * pino's wildcard redact paths (`*.*.password` ...), which cost ~40% of a protected route's CPU in the
- * profile (docs/benchmarks.md); this costs a few key lookups for a flat log object. A cycle is written
- * as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth, for the
- * cycle check) what is left unseen is written as "[truncated]", never unredacted.
+ * replaced by "[redacted]" (an error's `code` excepted: see isErrorCode); the caller's object is never
+ * changed (copy on write). pino's `redact` takes fixed paths, and a secret one level deeper than the
+ * paths foresee would be written in clear (docs/decisions/0002-log-redaction-walker.md). A cycle is
+ * written as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth,
+ * for the cycle check) what is left unseen is written as "[truncated]", never unredacted.
  */
 export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
   return scrub(obj, { budget: WORK_BUDGET, ancestors: [] }) as Record<string, unknown>;
