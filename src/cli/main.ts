@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import './tick-shape.js';
+import { releaseYoungGeneration } from './young-generation.js';
 import { ConfigError, loadConfig } from '../kernel/config/load.js';
 import { DataDirInUseError } from '../kernel/storage/database.js';
 import { startServer } from '../app/server.js';
@@ -21,6 +23,7 @@ const serve: Command = {
   usage: 'serve',
   async run() {
     await startServer(loadConfig(), { handleSignals: true });
+    releaseYoungGeneration();
     return -1;
   },
 };
