@@ -3,6 +3,7 @@
  * looked up in the catalog, and the token carries the API as `aud`. Part of `npm run bench`; alone,
  * against a Warden of its own on a throw-away PostgreSQL database: `node --import tsx bench/resource.ts [--quick]`.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -66,7 +67,7 @@ async function alone() {
   dbUrl.pathname = `/${dbName}`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = { NODE_ENV: 'production', TRUSTED_PROXIES: '127.0.0.1', ISSUER: base, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', DATABASE_URL: dbUrl.toString() };
+  const env = { NODE_ENV: 'production', TRUSTED_PROXIES: '127.0.0.1', ISSUER: base, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_ENABLED: 'false', DATABASE_URL: dbUrl.toString(), ENCRYPTION_KEY: randomBytes(32).toString('base64') };
   const proc = await startProcess(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { env, readyUrl: `${base}/readyz`, timeoutMs: 120_000 });
   try {
     const password = 'correct horse battery staple';

@@ -7,18 +7,18 @@
  * It shows how much of the distance between bare Fastify and /users/me is the price of headers and an
  * access log, which no authentication work can remove.
  */
+import { randomBytes } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
 import { parseConfig } from '../../src/kernel/config/load.js';
-import { installRequestLogging, lazyChildLogger, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
+import { installRequestLogging, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
 import { securityHeadersPlugin } from '../../src/platform/security-headers.js';
 import { UserOut } from '../../src/features/users/schemas.js';
 
-const config = parseConfig({ NODE_ENV: 'production', LOG_LEVEL: 'info', ISSUER: 'https://bench.invalid' });
+const config = parseConfig({ NODE_ENV: 'production', LOG_LEVEL: 'info', ISSUER: 'https://bench.invalid', ENCRYPTION_KEY: randomBytes(32).toString('base64') });
 const app = Fastify({
   logger: loggerOptions(config),
   requestIdHeader: false,
   genReqId: requestIdGenerator(config),
-  childLoggerFactory: lazyChildLogger,
   logController: new LogController({ disableRequestLogging: true }),
 });
 installRequestLogging(app);

@@ -6,9 +6,9 @@ import type { Config } from '../kernel/config/load.js';
 import { setupPlugin } from '../features/users/setup-routes.js';
 import { createWarden, type Warden, type WardenDeps } from './warden.js';
 import { errorHandlerPlugin } from '../platform/error-handler.js';
-import { lazySerializers } from '../platform/serialization.js';
+import { DeferredCompiles, lazySerializers } from '../platform/serialization.js';
 import { validationPlugin } from '../platform/validation.js';
-import { lazyChildLogger, loggerOptions, requestIdGenerator, requestLoggingPlugin } from '../platform/logging.js';
+import { loggerOptions, requestIdGenerator, requestLoggingPlugin } from '../platform/logging.js';
 import { healthRoutes } from '../platform/health.js';
 import { errorCatalogueRoutes } from '../platform/error-page.js';
 import { securityHeadersPlugin } from '../platform/security-headers.js';
@@ -59,13 +59,13 @@ export interface BuildOptions extends WardenDeps {
 /** Build the whole application; only src/app/server.ts listens. */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
   const warden = opts.warden ?? (await createWarden(config, opts));
+  const deferredCompiles = new DeferredCompiles();
   // `http` reaches node's http.createServer (FastifyHttpOptions; not part of the generic options type).
   const options: FastifyServerOptions & { http?: ReturnType<typeof nodeServerOptions> } = {
     logger: loggerOptions(config, opts.logStream),
     // The request id is ours: accepted from a trusted proxy only, generated otherwise (see logging.ts).
     requestIdHeader: false,
     genReqId: requestIdGenerator(config),
-    childLoggerFactory: lazyChildLogger,
     // Fastify's own two lines per request are replaced by our one (installRequestLogging).
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,
@@ -77,7 +77,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     http: nodeServerOptions(config),
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
-    schemaController: lazySerializers(),
+    schemaController: lazySerializers(deferredCompiles),
     ...opts.serverOptions,
   };
   const app = Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
@@ -93,7 +93,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(jobsPlugin);
   await app.register(oauthRegistryPlugin);
 
-  await app.register(validationPlugin);
+  app.decorate('deferredCompiles', deferredCompiles);
+  await app.register(validationPlugin, { deferred: deferredCompiles });
   await app.register(errorHandlerPlugin);
   await app.register(requestLoggingPlugin);
   // The first hooks of every request (404s, errors and 429s included): headers, request id and the URL

@@ -1,16 +1,17 @@
 import { setFlagsFromString } from 'node:v8';
+import { v8StartupTuning } from './v8-startup-tuning.js';
 
 /**
- * Idle memory: while the modules load, nearly everything V8 allocates survives, so it keeps doubling
- * the young generation up to its maximum (2 x 16 MB semi-spaces) and never gives it back: ~12 MB of an
- * idle server's RSS (docs/benchmarks.md). Holding the young generation at its initial size until the
- * server is ready keeps that out; afterwards it may grow again as request traffic needs.
+ * While the modules load nearly everything V8 allocates survives, so it keeps doubling the young
+ * generation to its maximum (2 x 16 MB semi-spaces) and never gives it back. Holding it at its initial
+ * size until the server is ready keeps that out of an idle server's memory; afterwards it may grow as
+ * request traffic needs. Why and how much: docs/decisions/0003-v8-startup-tuning.md.
  *
- * This module is the first import of the CLI, so the flag is set before the other modules evaluate.
- * (`--max-semi-space-size` would do the same only as a node command-line flag.)
+ * Imported before the other modules of the CLI, so the flag is set before they evaluate
+ * (`--max-semi-space-size` would do it only as a node command-line flag, and for good).
  */
-setFlagsFromString('--semi-space-growth-factor=1');
+if (v8StartupTuning) setFlagsFromString('--semi-space-growth-factor=1');
 
 export function releaseYoungGeneration() {
-  setFlagsFromString('--semi-space-growth-factor=2');
+  if (v8StartupTuning) setFlagsFromString('--semi-space-growth-factor=2');
 }

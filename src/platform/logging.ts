@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Bindings, ChildLoggerOptions } from 'pino';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../kernel/config/load.js';
 import { Networks } from './networks.js';
 import { stdoutDestination, type LogDestination } from './log-destination.js';
@@ -42,11 +41,11 @@ export const REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 
 
 /**
  * Every secret key, at any depth of what a log call is given (plain objects, arrays and errors),
- * replaced by "[redacted]" (an error's `code` excepted: see isErrorCode); the caller's object is never changed (copy on write). One walk instead of
- * pino's wildcard redact paths (`*.*.password` ...), which cost ~40% of a protected route's CPU in the
- * profile (docs/benchmarks.md); this costs a few key lookups for a flat log object. A cycle is written
- * as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth, for the
- * cycle check) what is left unseen is written as "[truncated]", never unredacted.
+ * replaced by "[redacted]" (an error's `code` excepted: see isErrorCode); the caller's object is never
+ * changed (copy on write). pino's `redact` takes fixed paths, and a secret one level deeper than the
+ * paths foresee would be written in clear (docs/decisions/0002-log-redaction-walker.md). A cycle is
+ * written as "[circular]", and the walk is bounded: past WORK_BUDGET steps (each object costs its depth,
+ * for the cycle check) what is left unseen is written as "[truncated]", never unredacted.
  */
 export function redactSecrets(obj: Record<string, unknown>): Record<string, unknown> {
   return scrub(obj, { budget: WORK_BUDGET, ancestors: [] }) as Record<string, unknown>;
@@ -199,70 +198,6 @@ export function requestIdGenerator(config: Config) {
     if (typeof given === 'string' && REQUEST_ID.test(given) && trusted.has(req.socket.remoteAddress)) return given;
     return randomUUID();
   };
-}
-
-/**
- * Fastify's per-request child logger (`childLoggerFactory`), made only when something logs through it
- * (an error, a refused token). pino's child() builds a logger object and serialises the bindings on
- * every request, though nearly every request logs only its request line, which the root logger writes
- * with the request id: ~8,000 instructions per request fewer (callgrind; docs/benchmarks.md).
- */
-export function lazyChildLogger(this: unknown, logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  return new LazyChild(logger, bindings, options) as unknown as FastifyBaseLogger;
-}
-
-type Log = (...args: unknown[]) => void;
-
-class LazyChild {
-  #real: FastifyBaseLogger | undefined;
-
-  constructor(
-    private readonly parent: FastifyBaseLogger,
-    private readonly bindings: Bindings,
-    private readonly options: ChildLoggerOptions,
-  ) {}
-
-  private get real(): FastifyBaseLogger {
-    return (this.#real ??= this.parent.child(this.bindings, this.options));
-  }
-
-  get level() {
-    return this.real.level;
-  }
-
-  set level(level: string) {
-    this.real.level = level;
-  }
-
-  fatal(...args: unknown[]) {
-    (this.real.fatal as Log)(...args);
-  }
-
-  error(...args: unknown[]) {
-    (this.real.error as Log)(...args);
-  }
-
-  warn(...args: unknown[]) {
-    (this.real.warn as Log)(...args);
-  }
-
-  info(...args: unknown[]) {
-    (this.real.info as Log)(...args);
-  }
-
-  debug(...args: unknown[]) {
-    (this.real.debug as Log)(...args);
-  }
-
-  trace(...args: unknown[]) {
-    (this.real.trace as Log)(...args);
-  }
-
-  silent() {}
-
-  child(bindings: Bindings, options?: ChildLoggerOptions) {
-    return this.real.child(bindings, options);
-  }
 }
 
 /**

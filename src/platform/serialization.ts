@@ -6,18 +6,51 @@ type Compiler = ReturnType<Factory>;
 type Serializer = ReturnType<Compiler>;
 
 /**
- * Fastify's own response serializers (fast-json-stringify), each compiled on its route's first answer
- * with that status instead of at start: compiling every response schema was ~0.07 s of each start and
- * kept their code in memory for routes never called. The validators are lazy too (validation.ts).
+ * Route schemas compiled on first use (see docs/decisions/0001-lazy-schema-compilation.md), each one
+ * also listed here so `compileAll` can compile every one at once: the test that keeps a broken schema
+ * from waiting for its first request in production.
  */
-export function lazySerializers(): NonNullable<FastifyServerOptions['schemaController']> {
+export class DeferredCompiles {
+  readonly #pending = new Set<() => unknown>();
+
+  /** A getter that runs `compile` once, on its first call or at `compileAll`, whichever comes first. */
+  defer<T>(compile: () => T): () => T {
+    let compiled: { value: T } | undefined;
+    const get = () => {
+      if (!compiled) {
+        compiled = { value: compile() };
+        this.#pending.delete(get);
+      }
+      return compiled.value;
+    };
+    this.#pending.add(get);
+    return get;
+  }
+
+  /** Compile everything not compiled yet (throws on the first schema that does not compile); how many were. */
+  compileAll(): number {
+    const pending = [...this.#pending];
+    for (const get of pending) get();
+    return pending.length;
+  }
+}
+
+/** Fastify's own response serializers (fast-json-stringify), each compiled on its route's first answer with that status. */
+export function lazySerializers(deferred: DeferredCompiles): NonNullable<FastifyServerOptions['schemaController']> {
   const eager = SerializerSelector();
   const buildSerializer: Factory = (externalSchemas, options) => {
     const compile = eager(externalSchemas, options);
     return (route) => {
-      let compiled: Serializer | undefined;
-      return (doc) => (compiled ??= compile(route))(doc);
+      const serializer = deferred.defer<Serializer>(() => compile(route));
+      return (doc) => serializer()(doc);
     };
   };
   return { compilersFactory: { buildSerializer } };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The route schemas not compiled yet (see DeferredCompiles). */
+    deferredCompiles: DeferredCompiles;
+  }
 }

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { ProblemError } from '../kernel/errors.js';
 import { unstorableText } from '../kernel/storage/errors.js';
+import type { DeferredCompiles } from './serialization.js';
 
 /**
  * Two validators. Bodies are checked as sent — no type coercion (`5` is not a title, `null` is not
@@ -16,17 +17,14 @@ function ajv(options: Options) {
   return a;
 }
 
-/**
- * Each route's validator is compiled on the route's first request, not at start: compiling the ~100
- * route schemas took ~0.1 s of every start and their code stayed in memory on routes never called.
- */
-export function validatorCompiler(): FastifySchemaCompiler<unknown> {
+/** Each route's validator is compiled on the route's first request (DeferredCompiles, serialization.ts). */
+export function validatorCompiler(deferred: DeferredCompiles): FastifySchemaCompiler<unknown> {
   const body = ajv({ coerceTypes: false, useDefaults: true });
   const text = ajv({ coerceTypes: 'array', useDefaults: true });
   return ({ schema, httpPart }) => {
-    let compiled: ValidateFunction | undefined;
+    const validator = deferred.defer(() => (httpPart === 'body' ? body : text).compile(schema as object));
     const validate = (data: unknown) => {
-      compiled ??= (httpPart === 'body' ? body : text).compile(schema as object);
+      const compiled = validator();
       const ok = compiled(data);
       validate.errors = compiled.errors;
       return ok;
@@ -101,8 +99,8 @@ export function installInputGuard(app: FastifyInstance) {
 
 /** The validators and the input guard, on the root instance before any route (src/platform/pipeline.ts). */
 export const validationPlugin = fp(
-  async (app: FastifyInstance) => {
-    app.setValidatorCompiler(validatorCompiler());
+  async (app: FastifyInstance, opts: { deferred: DeferredCompiles }) => {
+    app.setValidatorCompiler(validatorCompiler(opts.deferred));
     installInputGuard(app);
   },
   { name: 'warden-validation', fastify: '5.x' },

@@ -7,6 +7,7 @@ import { routeAccessPlugin } from '../../src/platform/route-access.js';
 import { bearerPolicy } from '../../src/features/access/route-access.js';
 import { jobsPlugin } from '../../src/platform/jobs.js';
 import { validationPlugin } from '../../src/platform/validation.js';
+import { DeferredCompiles } from '../../src/platform/serialization.js';
 import { errorHandlerPlugin } from '../../src/platform/error-handler.js';
 import { requestLoggingPlugin } from '../../src/platform/logging.js';
 import { securityHeadersPlugin } from '../../src/platform/security-headers.js';
@@ -77,7 +78,7 @@ describe('named plugins with declared dependencies (issue 14)', () => {
     const steps: Array<[string, () => PromiseLike<unknown>]> = [
       ['warden-route-access', () => app.register(routeAccessPlugin, { bearer: bearerPolicy })],
       ['warden-jobs', () => app.register(jobsPlugin)],
-      ['warden-validation', () => app.register(validationPlugin)],
+      ['warden-validation', () => app.register(validationPlugin, { deferred: new DeferredCompiles() })],
       ['warden-error-handler', () => app.register(errorHandlerPlugin)],
       ['warden-logging', () => app.register(requestLoggingPlugin)],
       ['warden-security-headers', () => app.register(securityHeadersPlugin)],

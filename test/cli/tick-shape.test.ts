@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { keptTickObject } from '../../src/cli/tick-shape.js';
 
@@ -10,5 +11,15 @@ describe('the kept nextTick object (src/cli/tick-shape.ts)', () => {
     assert.deepEqual(symbols, ['async_id_symbol', 'trigger_async_id_symbol']);
     assert.equal(typeof tick.callback, 'function');
     assert.deepEqual(Object.keys(tick), ['callback', 'args']);
+  });
+
+  it('keeps nothing and leaves V8 alone with V8_STARTUP_TUNING=disabled', () => {
+    const script = `const t = await import('./src/cli/tick-shape.ts'); await import('./src/cli/young-generation.ts'); console.log(String(t.keptTickObject() === undefined));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { ...process.env, V8_STARTUP_TUNING: 'disabled' },
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), 'true');
   });
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
 import { eq } from 'drizzle-orm';
-import { lazyChildLogger } from '../../src/platform/logging.js';
 import { users } from '../../src/kernel/storage/schema.js';
+import { buildApp } from '../../src/app/app.js';
 
 function capture() {
   const lines: string[] = [];
@@ -139,23 +139,30 @@ describe('request logging', () => {
   });
 });
 
-describe('lazyChildLogger (Fastify childLoggerFactory)', () => {
-  it('makes the pino child only on the first line logged through it, once, with the bindings and level options', () => {
+describe('request.log (pino’s own child logger)', () => {
+  it('is the whole logger interface, bound to the request id: isLevelEnabled, bindings, level, child', async () => {
     const out = capture();
-    const root = pino({ level: 'info' }, out.stream);
-    let made = 0;
-    const counting = Object.create(root, {
-      child: { value: (b: Record<string, unknown>, o: object) => (made++, root.child(b, o)) },
-    }) as typeof root;
-    const child = lazyChildLogger.call(null, counting, { reqId: 'r-1' }, { level: 'debug' });
-    assert.equal(made, 0, 'no child for a request that logs nothing of its own');
-    child.debug('first');
-    child.info({ n: 2 }, 'second');
-    assert.equal(made, 1, 'one child, made on first use');
-    assert.equal(child.level, 'debug', 'the child options apply');
-    const lines = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(lines.map((l) => [l.reqId, l.msg]), [['r-1', 'first'], ['r-1', 'second']]);
-    assert.equal(lines[1]!.n, 2);
-    assert.equal(child.child({ sub: 'x' }).level, 'debug', 'a grandchild inherits');
+    const t = await createTestApp({ env: { LOG_LEVEL: 'info' } });
+    // A second app on the same services, with one extra route that uses its request logger.
+    const app = await buildApp(t.config, { warden: t.warden, logStream: out.stream });
+    app.get('/log-probe', { config: { access: { kind: 'public', reason: 'test route' } } }, async (request) => {
+      // Fastify types request.log as its base logger; at run time it is pino's, and used as one.
+      const log = request.log as unknown as Logger;
+      log.child({ part: 'probe' }).info('from a grandchild');
+      return { info: log.isLevelEnabled('info'), debug: log.isLevelEnabled('debug'), level: log.level, reqId: log.bindings().reqId as unknown };
+    });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/log-probe' });
+      assert.equal(res.statusCode, 200, res.body);
+      const id = res.headers['x-request-id'];
+      assert.deepEqual(res.json(), { info: true, debug: false, level: 'info', reqId: id });
+      const line = out.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'from a grandchild');
+      assert.ok(line, out.lines.join('\n'));
+      assert.equal(line.reqId, id);
+      assert.equal(line.part, 'probe');
+    } finally {
+      await app.close();
+      await t.close();
+    }
   });
 });

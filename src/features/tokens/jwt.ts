@@ -1,12 +1,9 @@
 /**
  * The only module that imports jose. Everything about JWS signing and verification lives here:
  * algorithms are pinned, iss/aud/exp/nbf are checked, `alg: none` and key confusion are refused.
- * jose verifies, and imports, exports and generates keys; signing is the compact serialization
- * (RFC 7515 §7.1) over node:crypto's one-shot sign/HMAC, because jose signs through WebCrypto, whose
- * job costs 2-4x the CPU per token (~100-200 µs against ~56 µs for Ed25519 here, docs/benchmarks.md).
  */
-import { createHmac, KeyObject, sign as cryptoSign } from 'node:crypto';
 import {
+  SignJWT,
   jwtVerify,
   decodeProtectedHeader,
   exportJWK,
@@ -29,19 +26,6 @@ export interface KeyMaterial {
   signKey?: CryptoKey | Uint8Array;
   /** Public key (asymmetric) or secret (HS256). */
   verifyKey: CryptoKey | Uint8Array;
-  /** The JWS signature of a signing input (`base64url(header).base64url(payload)`). */
-  sign: (input: Buffer) => Buffer;
-}
-
-/** node:crypto's one-shot signature for a JWS algorithm (ES256 as the raw r||s JWS wants, RFC 7518 §3.4). */
-function signerFor(alg: SigningAlg, key: CryptoKey | Uint8Array): (input: Buffer) => Buffer {
-  if (alg === 'HS256') {
-    const secret = Buffer.from(key as Uint8Array);
-    return (input) => createHmac('sha256', secret).update(input).digest();
-  }
-  const privateKey = KeyObject.from(key as CryptoKey);
-  if (alg === 'ES256') return (input) => cryptoSign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return (input) => cryptoSign(null, input, privateKey);
 }
 
 export interface GeneratedKey {
@@ -72,28 +56,18 @@ export async function generateSigningKey(alg: AsymmetricAlg): Promise<GeneratedK
 
 export async function importKeyPair(kid: string, alg: AsymmetricAlg, publicJwk: JWK, privateJwk: JWK): Promise<KeyMaterial> {
   const signKey = (await importJWK(privateJwk, alg)) as CryptoKey;
-  return { kid, alg, signKey, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey, sign: signerFor(alg, signKey) };
+  return { kid, alg, signKey, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey };
 }
 
 /** A key that only verifies (a retiring key, whose private part is erased): signing with it throws. */
 export async function importPublicKey(kid: string, alg: AsymmetricAlg, publicJwk: JWK): Promise<KeyMaterial> {
-  const verifyKey = (await importJWK(publicJwk, alg)) as CryptoKey;
-  return {
-    kid,
-    alg,
-    verifyKey,
-    sign: () => {
-      throw new Error(`signing key ${kid} only verifies`);
-    },
-  };
+  return { kid, alg, verifyKey: (await importJWK(publicJwk, alg)) as CryptoKey };
 }
 
 export function secretKeyMaterial(secret: string): KeyMaterial {
   const bytes = new TextEncoder().encode(secret);
-  return { kid: undefined, alg: 'HS256', signKey: bytes, verifyKey: bytes, sign: signerFor('HS256', bytes) };
+  return { kid: undefined, alg: 'HS256', signKey: bytes, verifyKey: bytes };
 }
-
-const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url');
 
 export interface SignOptions {
   issuer: string;
@@ -108,18 +82,17 @@ export interface SignOptions {
 
 /** A compact JWS (RFC 7519 §7.1): the registered claims are set last, so `claims` cannot override them. */
 export async function signJwt(claims: JWTPayload, key: KeyMaterial, opts: SignOptions): Promise<string> {
-  const header = { alg: key.alg, ...(key.kid ? { kid: key.kid } : {}), ...(opts.typ ? { typ: opts.typ } : {}) };
-  const payload: JWTPayload = {
-    ...claims,
-    iss: opts.issuer,
-    ...(opts.subject !== undefined ? { sub: opts.subject } : {}),
-    iat: opts.nowSeconds,
-    exp: opts.nowSeconds + opts.expiresInSeconds,
-    ...(opts.audience !== undefined ? { aud: opts.audience } : {}),
-    ...(opts.jti ? { jti: opts.jti } : {}),
-  };
-  const input = `${base64url(header)}.${base64url(payload)}`;
-  return `${input}.${key.sign(Buffer.from(input)).toString('base64url')}`;
+  // A retiring key's private part is erased: it verifies what it signed, and signs nothing more.
+  if (!key.signKey) throw new Error(`signing key ${key.kid} only verifies`);
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, ...(key.kid ? { kid: key.kid } : {}), ...(opts.typ ? { typ: opts.typ } : {}) })
+    .setIssuer(opts.issuer)
+    .setIssuedAt(opts.nowSeconds)
+    .setExpirationTime(opts.nowSeconds + opts.expiresInSeconds);
+  if (opts.subject !== undefined) jwt.setSubject(opts.subject);
+  if (opts.audience !== undefined) jwt.setAudience(opts.audience);
+  if (opts.jti) jwt.setJti(opts.jti);
+  return jwt.sign(key.signKey);
 }
 
 export interface VerifyOptions {

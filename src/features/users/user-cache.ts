@@ -1,3 +1,4 @@
+import { LruMap } from 'toad-cache';
 import type { Clock } from '../../kernel/clock.js';
 import type { Db, Executor } from '../../kernel/storage/database.js';
 import type { StateStore } from '../../kernel/storage/state/store.js';
@@ -8,9 +9,11 @@ const CHANNEL = 'warden:user-changed';
 /**
  * Users looked up for bearer tokens, trusted for USER_CACHE_SECONDS. Any change to a user (disable,
  * roles, password, logout) calls `invalidate`, which is published so every instance drops it at once.
+ * Bounded at `maxEntries`, least recently used first out, so a flood of distinct users costs memory
+ * only up to the bound and the users in active use stay cached.
  */
 export class UserCache {
-  private readonly entries = new Map<string, { user: UserRecord | undefined; at: number }>();
+  private readonly entries: LruMap<{ user: UserRecord | undefined; at: number }>;
   private readonly inflight = new Map<string, Promise<UserRecord | undefined>>();
 
   constructor(
@@ -18,8 +21,9 @@ export class UserCache {
     private readonly state: StateStore,
     private readonly clock: Clock,
     private readonly ttlMs: number,
-    private readonly maxEntries = 50_000,
+    maxEntries = 50_000,
   ) {
+    this.entries = new LruMap(maxEntries);
     state.subscribe(CHANNEL, (id) => this.drop(id));
     // Changes announced while this instance was cut off from the state store were missed: forget everything.
     state.onReconnect?.(() => this.entries.clear());
@@ -42,7 +46,6 @@ export class UserCache {
     }
     const user = await p;
     if (this.ttlMs > 0) {
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
       this.entries.set(cacheKey, { user, at: this.clock.now() });
     }
     return user;
@@ -58,7 +61,7 @@ export class UserCache {
     const e = this.entries.get(id);
     this.entries.delete(id);
     if (e?.user) this.entries.delete(`u:${e.user.username.toLowerCase()}`);
-    else for (const [k, v] of this.entries) if (v.user?.id === id) this.entries.delete(k);
+    else for (const [k, v] of this.entries.items) if (v.value.user?.id === id) this.entries.delete(k);
   }
 
   async invalidate(id: string) {

@@ -89,6 +89,10 @@ export const SettingsSchema = Type.Object({
     { default: 'info', description: 'pino log level' },
   ),
   LOG_FLUSH_MS: Int(100, 0, 10000, 'info and debug lines are written in batches at most this far apart (warn and above at once); 0 = every line at once'),
+  V8_STARTUP_TUNING: Type.Union([Type.Literal('enabled'), Type.Literal('disabled')], {
+    default: 'enabled',
+    description: '`warden serve` keeps the young generation small until ready and one nextTick object alive (idle memory, per-request speed; docs/decisions/0003-v8-startup-tuning.md)',
+  }),
   AUDIT_RETENTION_DAYS: Int(90, 1, 3650, 'audit events older than this are pruned'),
   ALERT_WEBHOOK_URL: OptStr('flagged security events are POSTed here as JSON'),
   ALERT_WEBHOOK_QUEUE: Int(1000, 1, 100000, 'flagged events waiting for the webhook; beyond it new ones are dropped with a warning'),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { newOpaqueToken } from '../../../kernel/secrets.js';
+import { LruMap } from 'toad-cache';
 import type { AuditLog, RequestContext } from '../../audit/audit-log.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { conflict, notFound, unprocessable, type FieldError } from '../../../kernel/errors.js';
@@ -84,7 +85,8 @@ const newClientId = () => `wc-${randomBytes(16).toString('hex')}`;
  * kept in memory for a short while; any change is published so every instance drops its copy at once.
  */
 export class ClientsService {
-  private readonly cache = new Map<string, { client: OAuthClient | undefined; at: number }>();
+  /** Least recently used out at 10,000 clients: the clients in use stay cached whatever else is asked for. */
+  private readonly cache = new LruMap<{ client: OAuthClient | undefined; at: number }>(10_000);
 
   constructor(
     private readonly db: Db,
@@ -109,7 +111,6 @@ export class ClientsService {
     if (hit && now - hit.at < this.cacheMs) return hit.client;
     const row = await findClient(this.db, clientId);
     const client = row ? toClient(row) : undefined;
-    if (this.cache.size >= 10_000) this.cache.clear();
     this.cache.set(clientId, { client, at: now });
     return client;
   }
