@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'data/', 'drizzle/', 'coverage/', 'docs/', 'bench/.tmp/', '.test-dist-*/'] },
+  { ignores: ['dist/', 'packages/*/dist/', 'node_modules/', 'data/', 'drizzle/', 'coverage/', 'docs/', 'bench/.tmp/', '.test-dist-*/', '.test-js-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

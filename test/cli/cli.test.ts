@@ -7,7 +7,7 @@ import { verify as argon2Verify } from '@node-rs/argon2';
 import { promptNewPassword, UsageError } from '../../src/cli/command.js';
 import { openDatabase } from '../../src/kernel/storage/database.js';
 import { findUserByUsername } from '../../src/features/users/repository.js';
-import { freshBackend, runCli, startServerProcess } from '../support/process.js';
+import { freshBackend, runCli, startServerProcess, ROOT } from '../support/process.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -131,7 +131,7 @@ describe('warden help, version and the user commands', () => {
     }
     const version = await runCli(['--version'], {});
     assert.equal(version.code, 0);
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(version.stdout.trim(), pkg.version);
   });
 

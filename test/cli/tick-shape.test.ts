@@ -1,3 +1,4 @@
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
@@ -16,7 +17,7 @@ describe('the kept nextTick object (src/cli/tick-shape.ts)', () => {
   it('keeps nothing and leaves V8 alone with V8_STARTUP_TUNING=disabled', () => {
     const script = `const t = await import('./src/cli/tick-shape.ts'); await import('./src/cli/young-generation.ts'); console.log(String(t.keptTickObject() === undefined));`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: new URL('../..', import.meta.url).pathname,
+      cwd: ROOT,
       env: { ...process.env, V8_STARTUP_TUNING: 'disabled' },
       encoding: 'utf8',
     });

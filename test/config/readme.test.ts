@@ -1,11 +1,10 @@
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { SettingsSchema } from '../../src/kernel/config/schema.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 /** README.md and every Markdown file under docs/: the documentation whose links must hold. */

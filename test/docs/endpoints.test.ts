@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +19,7 @@ describe('docs/endpoints.md', () => {
   after(() => t.close());
 
   it('has a row for every route the app serves', () => {
-    const doc = readFileSync(new URL('../../docs/endpoints.md', import.meta.url), 'utf8');
+    const doc = readFileSync(join(ROOT, 'docs/endpoints.md'), 'utf8');
     const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
     const paths = new Set(t.app.accessTable.filter((e) => e.method !== 'HEAD').map((e) => e.url.replace(/:(\w+)/g, '{$1}')));
     assert.ok(paths.size > 60, `walked ${paths.size} paths`);

@@ -1,20 +1,20 @@
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import * as oidc from 'openid-client';
 import { chromium, type Browser } from 'playwright-core';
 import { identityProviders, sessions, userIdentities, users } from '../../src/kernel/storage/schema.js';
 import { bearer, createAdmin, createTestApp, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
-import { freePort } from '../support/process.js';
+import { freePort, ROOT } from '../support/process.js';
 import { UPSTREAM_CLIENT } from '../support/upstream-idp.js';
 import { fakeProvider } from '../support/fake-op.js';
 import { registerClient, type RegisteredClient } from '../oauth/support.js';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
-const UPSTREAM_SCRIPT = fileURLToPath(new URL('../support/upstream-idp.ts', import.meta.url));
+const UPSTREAM_SCRIPT = join(ROOT, 'test/support/upstream-idp.ts');
 const APP_REDIRECT = 'http://127.0.0.1:9/callback';
 
 /** A browser by hand for the HTTP-level cases: cookies per name, redirects not followed. */

@@ -1,3 +1,4 @@
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it, mock } from 'node:test';
@@ -79,7 +80,7 @@ describe('batched log destination', () => {
         const log = pino({ level: 'info' }, stdoutDestination(60000));
         log.info('last words');
         ${code};`;
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
       assert.deepEqual(lines([r.stdout]).map((l) => l.msg), ['last words'], r.stderr);
     });
   }

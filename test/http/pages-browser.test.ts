@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -18,7 +20,7 @@ import { consoleLogin, post } from '../console/support.js';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 /** WARDEN_SCREENSHOTS=1 npm test -- test/http/pages-browser.test.ts  refreshes docs/screenshots/*.png */
-const SHOTS = process.env.WARDEN_SCREENSHOTS === '1' ? new URL('../../docs/screenshots/', import.meta.url).pathname : undefined;
+const SHOTS = process.env.WARDEN_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots/') : undefined;
 
 describe('every page in a real browser', () => {
   const skip = requireService(existsSync(CHROMIUM), 'chromium at /usr/bin/chromium');

@@ -1,3 +1,4 @@
+import { ROOT } from '../support/process.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -18,7 +19,6 @@ import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
  * kills it mid-way and starts it again.
  */
 const PG_URL = process.env.WARDEN_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const ROOT = new URL('../..', import.meta.url).pathname;
 
 async function pgReachable() {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });

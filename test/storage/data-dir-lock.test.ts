@@ -3,12 +3,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { DataDirInUseError, lockDataDir, openDatabase, tryLockDataDir } from '../../src/kernel/storage/database.js';
 import { ROOT } from '../support/process.js';
 
-const HOLDER = fileURLToPath(new URL('../support/hold-data-dir.ts', import.meta.url));
+const HOLDER = join(ROOT, 'test/support/hold-data-dir.ts');
 const work = mkdtempSync(join(process.env.WARDEN_TEST_TMP ?? tmpdir(), 'data-dir-lock-'));
 const children: ChildProcess[] = [];
 after(() => {

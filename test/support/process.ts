@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/kernel/paths.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/**
+ * The repository root. Found by walking up (src/kernel/paths.ts), not as '../..': npm test runs the
+ * tests transpiled into a directory of their own (scripts/test.mjs), and the files they read or start
+ * (README.md, docs/, src/cli/main.ts, test/support/*.ts) are the repository's own.
+ */
+export const ROOT = PACKAGE_ROOT;
+export const CLI = join(ROOT, 'src/cli/main.ts');
 
 /**
  * argon2id at the lowest cost the settings accept (8 MiB, one pass: ~5x cheaper than the production
