@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -35,7 +36,7 @@ async function startExample(kind: 'fastify' | 'fastapi', env: Record<string, str
         })
       : spawn(PYTHON, ['-m', 'uvicorn', 'app:app', '--app-dir', 'examples/orders-fastapi', '--host', '127.0.0.1', '--port', String(port), '--no-access-log'], {
           cwd: ROOT,
-          env: { ...common, PYTHONPATH: `${ROOT}python`, PYTHONDONTWRITEBYTECODE: '1' },
+          env: { ...common, PYTHONPATH: join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
   let out = '';
