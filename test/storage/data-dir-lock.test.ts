@@ -45,7 +45,8 @@ const age = (dir: string) => {
   utimesSync(join(dir, LOCK), past, past);
 };
 
-describe('the PGlite data dir lock', () => {
+// Each test has its own directory; run side by side, the two that wait for a lock to go stale (20 s) wait together.
+describe('the PGlite data dir lock', { concurrency: true }, () => {
   it('refuses a second process while one holds the data dir, naming the admin API; a kill -9 leaves a lock that is taken over once stale', { timeout: 180_000 }, async () => {
     const dir = join(work, 'two');
     const { child, line } = await holder(['open', dir]);

@@ -13,7 +13,7 @@ if (import.meta.url === `file://${file}`) {
   for (const r of rows.sort((a, b) => b.wall - a.wall).slice(0, Number(process.argv[3] ?? 25))) {
     console.log(`${r.wall.toFixed(1).padStart(7)} ${r.cpu.toFixed(1).padStart(6)} ${r.childCpu.toFixed(1).padStart(6)}  ${r.file}`);
   }
-} else if (out && file.endsWith('.test.ts')) {
+} else if (out && /\.test\.[jt]s$/.test(file)) {
   const started = Date.now();
   process.on('exit', () => {
     try {
