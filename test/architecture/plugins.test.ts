@@ -54,6 +54,7 @@ describe('named plugins with declared dependencies (issue 14)', () => {
       'warden-apis',
       'warden-federation',
       'warden-lockout',
+      'warden-examples',
       'warden-account',
       'warden-account-pages',
       'warden-account-page',
