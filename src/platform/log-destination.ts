@@ -24,10 +24,9 @@ export interface BatchOptions {
 const WARN = 40;
 
 /**
- * Log lines gathered and written in batches. Every request logs a line, and on this machine each write
- * costs the event loop ~5 µs beyond building the line (a call into SonicBoom, whose buffering rescans
- * its buffer per line, and a write or a thread-pool hop per line): ~12% of a protected route's CPU,
- * ~10% of its requests per second (docs/benchmarks.md). Batched, that is one write per `flushMs`.
+ * Log lines gathered and written in batches. Every request logs a line, and a write per line (a call
+ * into SonicBoom and a write or thread-pool hop each time) is a share of a protected route's CPU worth
+ * saving (docs/benchmarks.md); batched, it is one write per `flushMs`.
  *
  * What a batch may cost: info and debug lines are held for at most `flushMs` (100 ms by default), so a
  * kill -9 can lose that much of the request log (never a security record: those are audit rows in the

@@ -57,8 +57,8 @@ interface CachedToken {
 
 /**
  * The cache key of a token: its signature segment. Each request's Authorization header is a new string,
- * so a map keyed by the whole ~500-character token hashes all of it on every lookup (~5,000 instructions,
- * callgrind); the signature is 43–86 characters and as distinct. A hit still needs the whole token to be
+ * so a map keyed by the whole ~500-character token hashes all of it on every lookup; the signature is
+ * 43–86 characters and as distinct. A hit still needs the whole token to be
  * equal (a memory compare), so a forged header or payload under a real signature is no hit.
  */
 function cacheKey(token: string): string {

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
  * RFC 9562 UUIDv7: the first 48 bits are the issue time in milliseconds. Access tokens use it as `jti`,
  * so "issued before the user's sessions were ended" is decided to the millisecond, not the second of `iat`.
  *
- * Built on a v4 UUID from node's buffered generator (0.15 µs; a fresh `randomBytes(16)` goes to OpenSSL
- * on every call: 2 µs with the hex formatting): its first 48 bits become the time and its version
+ * Built on a v4 UUID from node's buffered generator (randomUUID draws from a pre-filled pool, where
+ * `randomBytes(16)` goes to OpenSSL on every call): its first 48 bits become the time and its version
  * digit 7. That leaves 74 random bits (rand_a and rand_b of RFC 9562 §5.7), and the variant is v4's.
  */
 export function uuidv7(nowMs: number): string {
