@@ -3,7 +3,7 @@
 // that every test process copies (PGlite: a dumped data dir; PostgreSQL: a template database),
 // instead of an initdb per test. Usage: npm test [-- file-or-substring ...]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { build as esbuild } from 'esbuild';
@@ -78,19 +78,37 @@ await esbuild({
 });
 const jsFiles = files.map((f) => join(jsDir, relative(root, f)).replace(/\.ts$/, '.js'));
 
+// A few test processes, each running many files one after another (test/support/group.ts), instead of
+// one process a file: every process pays for the imports and a PGlite start (~2.3 s of CPU), which was
+// about half of the suite's CPU when each of ~120 files paid it. The processes claim files from one list;
+// the files that wait on processes of their own (warden, Chromium, python, the 20-s stale lock) go first,
+// so that no process is left with one of them at the end.
+const slowFirst = [/cli\/cli\./, /data-dir-lock/, /durability/, /api-role-cli/, /federation\.e2e/, /pages-browser/, /production-install/, /password-reset/, /shutdown/, /account-page/, /multi-instance/, /\/cli\/|\/kit\/|\/storage\/|browser|e2e|walkthrough|fuzz/];
+const rank = (f) => {
+  const i = slowFirst.findIndex((re) => re.test(relative(jsDir, f)));
+  return i < 0 ? slowFirst.length : i;
+};
+const ordered = [...jsFiles].sort((a, b) => rank(a) - rank(b));
+// WARDEN_TEST_CONCURRENCY: the number of test processes. Measured on 2 cores (docs/development.md).
+const processes = Math.min(ordered.length, Number(process.env.WARDEN_TEST_CONCURRENCY) || availableParallelism() + 1);
+const planFile = join(work, 'plan.json');
+writeFileSync(planFile, JSON.stringify({ files: ordered, claims: join(work, 'claims'), jsRoot: jsDir }));
+mkdirSync(join(work, 'claims'));
+env.WARDEN_TEST_PLAN = planFile;
+const entries = Array.from({ length: processes }, (_, i) => {
+  const entry = join(jsDir, `test-process-${i + 1}.js`);
+  writeFileSync(entry, `import './test/support/group.js';\n`);
+  return entry;
+});
+
 // A test that hangs fails by name after 10 minutes instead of holding the whole run (and CI) until killed;
-// a file whose tests have all finished but that leaves a handle open (a Redis connection, a server) is
+// a process whose tests have all finished but that leaves a handle open (a Redis connection, a server) is
 // ended too (--test-force-exit, Node 20.14+), instead of keeping the run waiting for ever.
-// Test files at once (WARDEN_TEST_CONCURRENCY): one per core. Measured on 2 cores, 4 at once made the
-// PGlite pass slower (7.2 against 6.7 min: it computes more than it waits) though PostgreSQL's waits more.
-const concurrency = Number(process.env.WARDEN_TEST_CONCURRENCY) || availableParallelism();
 const [major, minor] = process.versions.node.split('.').map(Number);
 const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
-// WARDEN_TEST_TIMES=<file>: each test file's wall and CPU time, appended to <file> (test/support/file-times.mjs).
-const times = process.env.WARDEN_TEST_TIMES ? ['--import', join(root, 'test/support/file-times.mjs')] : [];
 // --liftoff-only: V8's baseline WebAssembly compiler only, see V8_TEST_FLAGS in test/support/process.ts
 // (the test processes inherit it; the `warden` processes they start get it from there).
-const args = ['--liftoff-only', '--enable-source-maps', ...times, '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...jsFiles];
+const args = ['--liftoff-only', '--enable-source-maps', '--test', `--test-concurrency=${processes}`, '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...entries];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
 

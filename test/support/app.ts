@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { after } from 'node:test';
 import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { ManualClock, type Clock } from '../../src/kernel/clock.js';
@@ -10,6 +9,7 @@ import { createWarden, type Warden } from '../../src/app/warden.js';
 import type { StateStore } from '../../src/kernel/storage/state/store.js';
 import { testPostgresUrl, withDatabase } from './template.js';
 import { TEST_HASH_COST } from './process.js';
+import { atProcessEnd, betweenFiles } from './teardown.js';
 
 /** Settings for tests: quiet logs, rate limits off unless a test turns them on, cheap hashing (TEST_HASH_COST). */
 export function testConfig(overrides: Record<string, string> = {}): Config {
@@ -26,12 +26,15 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 
 let shared: Promise<Database> | undefined;
 
-// Registered when this module loads, so it belongs to the file's root test and runs after all of its
-// tests: PGlite keeps a timer alive, and the process must exit when the file is done.
+// Closed when the process's last test file is done (PGlite keeps a timer alive, and the process must
+// exit); emptied between files, as between apps.
 let dispose: (() => Promise<void>) | undefined;
-after(async () => {
+atProcessEnd(async () => {
   if (shared) await (await shared).close();
   await dispose?.();
+});
+betweenFiles(async () => {
+  if (shared) await resetDatabase(await shared);
 });
 
 /**
