@@ -9,7 +9,7 @@ import { bearer, createTestApp, passwordLogin, registerUser, STRONG_PASSWORD, to
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 
 async function events(t: TestApp, type: string, subjectId: string) {
-  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId)));
+  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId))).orderBy(auditEvents.id);
 }
 
 async function me(t: TestApp, accessToken: string) {

@@ -6,7 +6,7 @@ import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWO
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 
 async function events(t: TestApp, type: string, subjectId: string) {
-  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId)));
+  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId))).orderBy(auditEvents.id);
 }
 
 describe('e-mail verification over a real SMTP server', () => {

@@ -25,7 +25,7 @@ async function mfaGrant(t: TestApp, mfaToken: string, code: string) {
 }
 
 async function events(t: TestApp, type: string, subjectId: string) {
-  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId)));
+  return t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId))).orderBy(auditEvents.id);
 }
 
 /** Register, enrol and confirm TOTP; the clock is moved past the confirming code's step. */

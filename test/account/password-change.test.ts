@@ -31,7 +31,7 @@ describe('POST /users/me/password', () => {
     assert.deepEqual(res.json().errors, [{ field: 'current_password', message: 'is not correct' }]);
     assert.equal((await passwordLogin(t.app, 'alice')).statusCode, 200);
     assert.equal((await refresh(t, s.refresh_token)).statusCode, 200);
-    const failed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, u.id), eq(auditEvents.type, 'password.change_failed')));
+    const failed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, u.id), eq(auditEvents.type, 'password.change_failed'))).orderBy(auditEvents.id);
     assert.equal(failed.length, 1);
   });
 
@@ -69,7 +69,7 @@ describe('POST /users/me/password', () => {
 
     assert.equal((await passwordLogin(t.app, 'carol', STRONG_PASSWORD)).statusCode, 400);
     assert.equal((await passwordLogin(t.app, 'carol', NEXT)).statusCode, 200);
-    const changed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, u.id), eq(auditEvents.type, 'password.changed')));
+    const changed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, u.id), eq(auditEvents.type, 'password.changed'))).orderBy(auditEvents.id);
     assert.equal(changed.length, 1);
   });
 

@@ -86,7 +86,7 @@ describe('password reset over a real SMTP server', () => {
     }
 
     assert.equal((await t.warden.db.select().from(consoleSessions).where(eq(consoleSessions.userId, bob.id))).length, 0, 'console sessions end too');
-    const audit = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, bob.id), eq(auditEvents.type, 'password.reset')));
+    const audit = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.subjectId, bob.id), eq(auditEvents.type, 'password.reset'))).orderBy(auditEvents.id);
     assert.equal(audit.length, 1);
     assert.doesNotMatch(JSON.stringify(audit), /wpr_/);
     // The address stays verified (links go to verified addresses only; a reset never verifies one).
@@ -111,7 +111,7 @@ describe('password reset over a real SMTP server', () => {
     await t.warden.account.reset.idle();
     await t.warden.mailer.flush();
     assert.ok(!smtp.received.some((m) => m.to.includes('nobody@example.com')));
-    const requested = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'password.reset_requested'));
+    const requested = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'password.reset_requested')).orderBy(auditEvents.id);
     assert.deepEqual(requested.map((e) => e.details.sent).sort(), [false, true]);
   });
 

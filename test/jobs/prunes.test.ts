@@ -142,7 +142,7 @@ describe('prune jobs', () => {
     t.clock.advance(31 * DAY);
     await t.warden.audit.record(t.warden.db, { type: 'newer.one' });
     assert.equal(await t.app.jobs.runNow('audit-events.prune'), 'ok');
-    const left = await t.warden.db.select({ type: auditEvents.type }).from(auditEvents);
+    const left = await t.warden.db.select({ type: auditEvents.type }).from(auditEvents).orderBy(auditEvents.id);
     assert.deepEqual(
       left.map((r) => r.type),
       ['newer.one'],

@@ -213,7 +213,7 @@ describe('OIDC RP-Initiated and Back-Channel Logout, with openid-client over a r
     const lt = await verifyLogoutToken(token, issuer, web.client_id, t.clock.now());
     assert.equal(lt.sid, claims.sid);
     assert.equal(lt.sub, claims.sub);
-    const audit = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'session.logout'));
+    const audit = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'session.logout')).orderBy(auditEvents.id);
     assert.equal(audit.length, 1);
     await waitForAudit(t, 'backchannel_logout.delivered', 1);
   });
@@ -348,7 +348,7 @@ describe('OIDC RP-Initiated and Back-Channel Logout, with openid-client over a r
 async function waitForAudit(t: { warden: TestApp['warden'] }, type: string, n: number, ms = 5000) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const rows = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type));
+    const rows = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type)).orderBy(auditEvents.id);
     if (rows.length >= n) return rows;
     if (Date.now() > deadline) assert.fail(`expected ${n} ${type} audit event(s), got ${rows.length}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -564,7 +564,7 @@ describe('OIDC parameters on /authorize', () => {
     assert.equal(res.headers.location, 'https://rp.example/out?state=z');
     const cleared = await patch({ backchannel_logout_uri: null });
     assert.equal(cleared.json().backchannel_logout_uri, null);
-    const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'client.logout_changed'));
+    const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'client.logout_changed')).orderBy(auditEvents.id);
     assert.equal(events.length, 2);
   });
 

@@ -104,7 +104,7 @@ describe('passkeys for the admin console and as the second factor', () => {
 
   const audit = async (type: string) => {
     await t.warden.audit.flush();
-    return t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type));
+    return t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type)).orderBy(auditEvents.id);
   };
 
   async function onlyCredential(): Promise<VirtualCredential> {

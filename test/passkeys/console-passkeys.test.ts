@@ -44,7 +44,7 @@ describe("console: a user's passkeys on their page, each with a remove button", 
     const left = await t.warden.db.select().from(passkeys);
     assert.deepEqual(left.map((p) => p.id).sort(), [laptop.id, daves.id].sort());
     await t.warden.audit.flush();
-    const [event] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'passkey.removed'));
+    const [event] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'passkey.removed')).orderBy(auditEvents.id);
     assert.equal(event!.subjectId, carol.id);
     assert.equal(event!.actorId, rootId, 'the admin is the actor');
   });

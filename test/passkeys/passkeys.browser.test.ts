@@ -78,7 +78,7 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
 
   const audit = async (type: string) => {
     await t.warden.audit.flush();
-    return t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type));
+    return t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type)).orderBy(auditEvents.id);
   };
 
   async function credential(): Promise<VirtualCredential> {
@@ -290,7 +290,7 @@ describe('passkeys in a real browser with a virtual authenticator', () => {
     const cred = await credential();
     const afterRemoval = assertion(cred, { type: 'webauthn.get', challenge: await options(), origin: base, crossOrigin: false }, cred.signCount + 100);
     assert.equal((await verify(new Jar(), afterRemoval)).statusCode, 400);
-    const failed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, 'passkey.failed')));
+    const failed = await t.warden.db.select().from(auditEvents).where(and(eq(auditEvents.type, 'passkey.failed'))).orderBy(auditEvents.id);
     assert.equal((failed.at(-1)!.details as { reason: string }).reason, 'unknown_credential');
   });
 

@@ -39,7 +39,7 @@ describe('back-channel logout outbox worker', () => {
     return { sid, userId: user.id, clientId: client.client_id };
   }
 
-  const events = async (type: string) => w.db.select().from(auditEvents).where(eq(auditEvents.type, type));
+  const events = async (type: string) => w.db.select().from(auditEvents).where(eq(auditEvents.type, type)).orderBy(auditEvents.id);
 
   it('gives up after the last attempt, with backoff between attempts, and audits each (the last flagged)', async () => {
     const { sid } = await endedSessionOf(`http://127.0.0.1:${await freePort()}/nobody-listens`);
@@ -130,7 +130,7 @@ describe('back-channel logout as the app\'s job', () => {
     await endSession(w, { sid }, 'logout', () => ({ type: 'session.logout', subjectId: user.id }), {});
     return sid;
   }
-  const events = async (type: string) => t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type));
+  const events = async (type: string) => t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, type)).orderBy(auditEvents.id);
 
   it('is a registered job of every instance, every second', () => {
     const job = t.app.jobs.list().find((j) => j.name === 'backchannel-logouts.deliver');

@@ -102,8 +102,14 @@ insert into role_permissions (role, api_id, scope)
     ('admin', 'admin'), ('admin', 'items:read'), ('admin', 'items:write'),
     ('user', 'items:read'), ('user', 'items:write'), ('guest', 'items:read'), ('guest', 'items:write')) as p(r, s)`;
 
+// One statement that deletes every row: the foreign keys are checked at its end, when the rows on both
+// sides are gone, so the order does not matter. Not TRUNCATE: on a handful of rows a DELETE is several
+// times cheaper (TRUNCATE makes new files for every table and its indexes), and it takes no lock that
+// waits for, or times out behind, a reader.
+const EMPTY = `with ${TABLES.map((t, i) => `d${i} as (delete from ${t})`).join(', ')} select setval('audit_events_id_seq', 1, false)`;
+
 export async function resetDatabase(db: Database) {
-  await db.db.execute(sql.raw(`truncate ${TABLES.join(', ')} restart identity cascade`));
+  await db.db.execute(sql.raw(EMPTY));
   for (const statement of RESEED.split(';')) await db.db.execute(sql.raw(statement));
 }
 

@@ -70,7 +70,7 @@ describe('/admin/users', () => {
     assert.equal(demoted.json().code, 'missing_role');
     const { auditEvents } = await import('../../src/kernel/storage/schema.js');
     const { eq } = await import('drizzle-orm');
-    const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'user.roles_changed'));
+    const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'user.roles_changed')).orderBy(auditEvents.id);
     assert.ok(events.some((e) => e.actorId === admin.id && e.subjectId === bobId && JSON.stringify(e.details.after) === '["user"]'));
   });
 

@@ -54,7 +54,7 @@ describe('account.locked for an unknown login (issue 13 item 13)', () => {
       assert.equal((await passwordLogin(t.app, TYPED, 'whatever was typed')).statusCode, 400);
       t.clock.advance(60_000);
     }
-    const [row] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'account.locked'));
+    const [row] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'account.locked')).orderBy(auditEvents.id);
     assert.ok(row, 'the lock is audited');
     assert.equal(row.subjectId, null);
     assert.deepEqual(row.details, { login_sha256: loginDigest(TYPED), keys: ['login'], level: 1, minutes: 15 });
@@ -76,7 +76,7 @@ describe('account.locked for an unknown login (issue 13 item 13)', () => {
       await passwordLogin(t.app, 'LENA@example.com', 'not the password at all');
       t.clock.advance(60_000);
     }
-    const rows = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.subjectId, u.id));
+    const rows = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.subjectId, u.id)).orderBy(auditEvents.id);
     const locked = rows.find((r) => r.type === 'account.locked');
     assert.equal(locked?.details.login, 'lena');
     assert.ok(!('login_sha256' in (locked?.details ?? {})));

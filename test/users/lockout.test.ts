@@ -14,7 +14,8 @@ async function events(t: TestApp, type: string, subjectId?: string) {
   const rows = await t.warden.db
     .select()
     .from(auditEvents)
-    .where(subjectId ? and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId)) : eq(auditEvents.type, type));
+    .where(subjectId ? and(eq(auditEvents.type, type), eq(auditEvents.subjectId, subjectId)) : eq(auditEvents.type, type))
+    .orderBy(auditEvents.id);
   return rows;
 }
 

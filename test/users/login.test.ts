@@ -28,7 +28,7 @@ describe('POST /token, password grant', () => {
     // The sign-in is audited with the user as both actor and subject.
     const { auditEvents } = await import('../../src/kernel/storage/schema.js');
     const { eq } = await import('drizzle-orm');
-    const [ev] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'login.succeeded'));
+    const [ev] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'login.succeeded')).orderBy(auditEvents.id);
     assert.ok(ev?.actorId && ev.actorId === ev.subjectId);
   });
 
@@ -56,7 +56,7 @@ describe('POST /token, password grant', () => {
     assert.deepEqual(unknown.json(), wrong.json());
     // What was typed for an unknown login may be a misplaced password: only a hash of it is audited.
     const { auditEvents } = await import('../../src/kernel/storage/schema.js');
-    const failed = await t.warden.db.select().from(auditEvents);
+    const failed = await t.warden.db.select().from(auditEvents).orderBy(auditEvents.id);
     assert.ok(!JSON.stringify(failed).includes('nobody-here'));
     assert.ok(failed.some((e) => e.type === 'login.failed' && typeof e.details.login_sha256 === 'string'));
     assert.equal(wrong.headers['cache-control'], 'no-store');
