@@ -3,7 +3,7 @@
 // that every test process copies (PGlite: a dumped data dir; PostgreSQL: a template database),
 // instead of an initdb per test. Usage: npm test [-- file-or-substring ...]
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { build as esbuild } from 'esbuild';
@@ -110,7 +110,14 @@ const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-e
 // (the test processes inherit it; the `warden` processes they start get it from there).
 const args = ['--liftoff-only', '--enable-source-maps', '--test', `--test-concurrency=${processes}`, '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...entries];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
-const code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
+let code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
+// Every file must have been taken by a process: one that died early (a crash, a failing `after` hook
+// that ends its chain) leaves its files to the others, but the last ones could be left to none.
+const unrun = ordered.filter((_, i) => !existsSync(join(work, 'claims', String(i))));
+if (unrun.length) {
+  console.error(`${unrun.length} test files never ran: ${unrun.map((f) => relative(jsDir, f)).join(', ')}`);
+  code = 1;
+}
 
 const cleanup = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/support/template-cli.ts'), work, '--drop'], { stdio: 'inherit', env, cwd: root });
 await new Promise((r) => cleanup.on('exit', r));
