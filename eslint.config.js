@@ -8,6 +8,8 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Each settings section merges into the kernel's Settings as `interface Settings extends Static<typeof Section> {}`.
+      '@typescript-eslint/no-empty-object-type': ['error', { allowWithName: '^Settings$' }],
       'no-restricted-syntax': [
         'error',
         { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read settings through src/kernel/config/ only.' },

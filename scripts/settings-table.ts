@@ -1,5 +1,5 @@
 // Prints docs/configuration.md's settings table from the settings schema (npx tsx scripts/settings-table.ts).
-import { SettingsSchema } from '../src/kernel/config/schema.js';
+import { SettingsSchema } from '../src/app/settings.js';
 
 const rows = Object.entries(SettingsSchema.properties).map(([name, schema]) => {
   const s = schema as { default?: unknown; description?: string; anyOf?: { const?: unknown }[] };

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController } from 'fastify';
-import { parseConfig } from '../../src/kernel/config/load.js';
+import { parseConfig } from '../../src/app/config.js';
 import { installRequestLogging, loggerOptions, requestIdGenerator } from '../../src/platform/logging.js';
 import { securityHeadersPlugin } from '../../src/platform/security-headers.js';
 import { UserOut } from '../../src/features/users/schemas.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { serverUrl, type Config } from '../kernel/config/load.js';
+import type { Config } from '../kernel/config/load.js';
+import { serverUrl } from './config.js';
 import { wardenVersion } from '../kernel/config/version.js';
 import { adminUsernames, bootstrapAdmin, type BootstrapOutcome } from '../features/users/first-admin.js';
 import { buildApp, type App, type BuildOptions } from './app.js';

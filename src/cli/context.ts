@@ -1,4 +1,4 @@
-import { loadConfig } from '../kernel/config/load.js';
+import { loadConfig } from '../app/config.js';
 import { createWarden, type Warden } from '../app/warden.js';
 
 /** Open Warden's services for a command, run it, close them. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import './tick-shape.js';
 import { releaseYoungGeneration } from './young-generation.js';
-import { ConfigError, loadConfig } from '../kernel/config/load.js';
+import { loadConfig } from '../app/config.js';
+import { ConfigError } from '../kernel/config/load.js';
 import { DataDirInUseError } from '../kernel/storage/database.js';
 import { startServer } from '../app/server.js';
 import { wardenVersion } from '../kernel/config/version.js';

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/kernel/config/load.js';
-import { SettingsSchema } from '../../src/kernel/config/schema.js';
+import { parseConfig } from '../../src/app/config.js';
+import { SettingsSchema } from '../../src/app/settings.js';
+import { ConfigError } from '../../src/kernel/config/load.js';
 import { dockerfileInstructions, envFile, execForm, runtimeStage } from '../support/deploy-files.js';
 import { ROOT } from '../support/process.js';
 
@@ -38,7 +39,7 @@ describe('deploy files', () => {
 
   it('warden.env.example names only real settings, and passes the production checks once ENCRYPTION_KEY is filled in', () => {
     const all = envFile('deploy/warden.env.example', true);
-    for (const key of Object.keys(all)) assert.ok(SETTINGS.has(key), `deploy/warden.env.example: ${key} is not a setting (src/kernel/config/schema.ts)`);
+    for (const key of Object.keys(all)) assert.ok(SETTINGS.has(key), `deploy/warden.env.example: ${key} is not a setting (src/app/settings.ts)`);
     const active = envFile('deploy/warden.env.example');
     assert.equal(active.NODE_ENV, 'production');
     // As shipped, the blank to fill in is refused, and named.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/kernel/config/load.js';
+import { parseConfig } from '../../src/app/config.js';
+import { ConfigError } from '../../src/kernel/config/load.js';
 
 function fails(env: Record<string, string>, variable: string, reason?: RegExp) {
   assert.throws(

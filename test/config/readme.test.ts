@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { SettingsSchema } from '../../src/kernel/config/schema.js';
+import { SettingsSchema } from '../../src/app/settings.js';
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
@@ -74,6 +74,12 @@ describe('docs', () => {
     const doc = read('docs/configuration.md');
     const missing = Object.keys(SettingsSchema.properties).filter((name) => !doc.includes(`| \`${name}\` |`));
     assert.deepEqual(missing, [], 'run: npx tsx scripts/settings-table.ts and paste it into docs/configuration.md');
+  });
+
+  // The sections are defined by their owners and composed in ORDER (src/app/settings.ts): the table keeps that order.
+  it('docs/configuration.md lists the settings in the order of the composed schema', () => {
+    const rows = [...read('docs/configuration.md').matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map(([, name]) => name);
+    assert.deepEqual(rows, Object.keys(SettingsSchema.properties));
   });
 
   it('every relative link in README.md and docs/ points to an existing file, and its anchor to a heading', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/kernel/config/load.js';
+import { parseConfig } from '../../src/app/config.js';
+import { ConfigError } from '../../src/kernel/config/load.js';
 import { isBreached, sha1Upper } from '../../src/features/users/breached-passwords.js';
 import { bearer, createTestApp, registerUser, STRONG_PASSWORD, tokensFor } from '../support/app.js';
 
