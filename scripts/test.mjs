@@ -101,14 +101,16 @@ const entries = Array.from({ length: processes }, (_, i) => {
   return entry;
 });
 
-// A test that hangs fails by name after 10 minutes instead of holding the whole run (and CI) until killed;
-// a process whose tests have all finished but that leaves a handle open (a Redis connection, a server) is
-// ended too (--test-force-exit, Node 20.14+), instead of keeping the run waiting for ever.
+// A test file that hangs fails by name after 10 minutes (its suite's timeout, test/support/group.ts)
+// instead of holding the whole run (and CI) until killed; --test-timeout bounds a whole test process, which
+// runs many files (about 3 minutes on 2 cores, far longer on a loaded machine). A process whose tests have
+// all finished but that leaves a handle open (a Redis connection, a server) is ended too
+// (--test-force-exit, Node 20.14+), instead of keeping the run waiting for ever.
 const [major, minor] = process.versions.node.split('.').map(Number);
 const forceExit = major > 20 || (major === 20 && minor >= 14) ? ['--test-force-exit'] : [];
 // --liftoff-only: V8's baseline WebAssembly compiler only, see V8_TEST_FLAGS in test/support/process.ts
 // (the test processes inherit it; the `warden` processes they start get it from there).
-const args = ['--liftoff-only', '--enable-source-maps', '--test', `--test-concurrency=${processes}`, '--test-timeout=600000', ...forceExit, '--test-reporter=spec', ...entries];
+const args = ['--liftoff-only', '--enable-source-maps', '--test', `--test-concurrency=${processes}`, '--test-timeout=3600000', ...forceExit, '--test-reporter=spec', ...entries];
 const child = spawn(process.execPath, args, { stdio: 'inherit', env, cwd: root });
 let code = await new Promise((r) => child.on('exit', (c, s) => r(c ?? (s ? 1 : 0))));
 // Every file must have been taken by a process: one that died early (a crash, a failing `after` hook

@@ -52,7 +52,8 @@ const declareNext = AsyncResource.bind(async (): Promise<void> => {
   const name = relative(plan.jsRoot, file).replace(/\.js$/, '.ts');
   const firstFile = first;
   first = false;
-  describe(name, async () => {
+  // A file that hangs fails by name after 10 minutes; the process goes on with the next one.
+  describe(name, { timeout: 600_000 }, async () => {
     const started = startFileTime();
     try {
       if (!firstFile) await runBetweenFiles();
