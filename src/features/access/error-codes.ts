@@ -1,8 +1,8 @@
 import type { CatalogueEntry } from '../../kernel/error-catalogue.js';
 
 /**
- * The error codes only the access feature (its guards) answers with. Codes the kernel or platform raise, or
- * several features share, are in src/kernel/error-catalogue.ts; src/app/error-catalogue.ts makes the
+ * The error codes only the access feature (its guards) answers with. Codes the kernel or platform raise,
+ * or several features share, are in src/kernel/error-catalogue.ts; src/app/error-catalogue.ts makes the
  * one catalogue clients read (GET /docs/errors, docs/errors.md) from the kernel's and every feature's.
  */
 export const ACCESS_ERROR_CODES = {

@@ -1,9 +1,9 @@
 import type { CatalogueEntry } from '../../kernel/error-catalogue.js';
 
 /**
- * The error codes only the users feature answers with. Codes the kernel or platform raise, or
- * several features share, are in src/kernel/error-catalogue.ts; src/app/error-catalogue.ts makes the
- * one catalogue clients read (GET /docs/errors, docs/errors.md) from the kernel's and every feature's.
+ * The error codes only the users feature answers with. Codes the kernel or platform raise, or several
+ * features share, are in src/kernel/error-catalogue.ts; src/app/error-catalogue.ts makes the one
+ * catalogue clients read (GET /docs/errors, docs/errors.md) from the kernel's and every feature's.
  */
 export const USERS_ERROR_CODES = {
   username_taken: {
