@@ -11,6 +11,7 @@ import { validationPlugin } from '../platform/validation.js';
 import { loggerOptions, requestIdGenerator, requestLoggingPlugin } from '../platform/logging.js';
 import { healthRoutes } from '../platform/health.js';
 import { errorCatalogueRoutes } from '../platform/error-page.js';
+import { ERROR_CATALOGUE } from './error-catalogue.js';
 import { securityHeadersPlugin } from '../platform/security-headers.js';
 import { corsPlugin } from '../platform/cors.js';
 import { rateLimitPlugin } from '../platform/rate-limit.js';
@@ -117,7 +118,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(pagesPlugin);
   await app.register(healthRoutes);
-  await app.register(errorCatalogueRoutes);
+  await app.register(errorCatalogueRoutes, { catalogue: ERROR_CATALOGUE });
   await app.register(tokenRoutes);
   await app.register(oauthServer);
   await app.register(userRoutes);

@@ -1,9 +1,13 @@
 /**
- * Every error code Warden answers with, in one place: the problem codes of RFC 9457 answers (whose
- * `type` is `{PUBLIC_URL}/docs/errors#<code>`) and the RFC 6749 error codes of the OAuth endpoints and
- * of the authorization endpoint's redirects. GET /docs/errors and docs/errors.md are made from it, and
- * ProblemError / OAuthError accept only codes listed here (ProblemCode, OAuthErrorCode): a new code
- * does not compile until it is explained.
+ * The error codes: the problem codes of RFC 9457 answers (whose `type` is
+ * `{PUBLIC_URL}/docs/errors#<code>`) and the RFC 6749 error codes of the OAuth endpoints and of the
+ * authorization endpoint's redirects, each with its statuses, title and explanation.
+ *
+ * This module holds the codes the kernel and the platform raise themselves and the codes several
+ * features share; a code only one feature answers with is in that feature's `error-codes.ts`, which
+ * adds it to `ErrorCodes` by declaration merging. ProblemError / OAuthError accept only codes of
+ * `ErrorCodes` (ProblemCode, OAuthErrorCode): a new code does not compile until it is explained.
+ * src/app/error-catalogue.ts composes the one catalogue clients read (GET /docs/errors, docs/errors.md).
  */
 
 /** `problem`: an application/problem+json answer; `oauth`: `{"error", "error_description"}` or an authorization redirect. */
@@ -22,19 +26,13 @@ const P = ['problem'] as const;
 const O = ['oauth'] as const;
 const PO = ['problem', 'oauth'] as const;
 
-export const ERROR_CATALOGUE = {
+export const KERNEL_ERROR_CODES = {
   // Requests the HTTP layer refuses before any route runs.
   not_found: {
     family: P,
     status: [404],
     title: 'Not found',
     text: 'No route answers this method and path, or the object named in the path (a user, client, item, API, role or scope) does not exist — or, for per-user objects such as items, belongs to someone else (answered the same, so that its existence is not revealed). Check the path against /docs and the id you sent.',
-  },
-  confirmation_required: {
-    family: P,
-    status: [422],
-    title: 'Confirmation required',
-    text: 'A destructive action in the admin console (disabling a user, ending sessions, deleting a client, rotating a secret or a key, removing a scope, deleting an API or a role) was posted without its confirmation box ticked, so nothing changed. Tick the box beside the button and send it again.',
   },
   validation_failed: {
     family: P,
@@ -164,55 +162,19 @@ export const ERROR_CATALOGUE = {
     title: 'Insufficient scope',
     text: 'The token is valid but was not granted the scope this route needs (named in `detail` and in `WWW-Authenticate`). Ask for that scope when getting the token (`scope=…`); the user\'s roles must allow it.',
   },
-  missing_role: {
-    family: P,
-    status: [403],
-    title: 'Role required',
-    text: 'The route needs a role the user does not hold (for example `admin`). An administrator grants roles (PATCH /admin/users/{id}, `warden user set-roles`); the change applies on the next request.',
-  },
-  missing_permission: {
-    family: P,
-    status: [403],
-    title: 'Permission required',
-    text: 'None of the user\'s roles gives the permission this route needs, or the roles no longer give a scope the token carries. An administrator grants a role with that permission; see docs/apis-and-roles.md.',
-  },
-  user_required: {
-    family: P,
-    status: [403],
-    title: 'User token required',
-    text: 'The route acts for a user, and the token was issued to a client acting for itself (client_credentials). Use a token obtained for a user (password or authorization code grant).',
-  },
-  network_not_allowed: {
-    family: P,
-    status: [403],
-    title: 'Network not allowed',
-    text: 'Admin routes are reachable only from ADMIN_ALLOWED_NETWORKS, and this request came from elsewhere (the refusal is audited). Connect from an allowed network; behind a proxy, set TRUSTED_PROXIES so the client\'s real address is seen.',
-  },
 
-  // Users and accounts.
+  // Users and accounts (raised by several features).
   registration_closed: {
     family: P,
     status: [403],
     title: 'Registration closed',
     text: 'This server does not let the public register (REGISTRATION=closed). An administrator creates accounts instead (POST /admin/users, `warden user create`).',
   },
-  username_taken: {
-    family: P,
-    status: [409],
-    title: 'Username taken',
-    text: 'Another account already has this username (usernames are compared without regard to case). Choose another.',
-  },
   email_taken: {
     family: P,
     status: [409],
     title: 'E-mail address taken',
     text: 'Another account already uses this e-mail address. Sign in to that account, or reset its password with POST /password/forgot.',
-  },
-  weak_password: {
-    family: P,
-    status: [422],
-    title: 'Password too weak',
-    text: 'The password does not meet the policy: shorter than PASSWORD_MIN_LENGTH, too common (it is in a list of breached passwords), containing the username or the e-mail address, or, with PASSWORD_POLICY=classic, without a digit or an uppercase letter. `errors` says which; a long passphrase passes.',
   },
   wrong_password: {
     family: P,
@@ -226,165 +188,11 @@ export const ERROR_CATALOGUE = {
     title: 'Current password required',
     text: 'Changing the e-mail address or adding a passkey needs `current_password` as well (or a sign-in within the last 5 minutes), so that a stolen access token alone cannot take the account over. Send it with the change.',
   },
-  invalid_passkey: {
-    family: P,
-    status: [400, 422],
-    title: 'Passkey not accepted',
-    text: 'The WebAuthn response did not verify: its challenge is unknown, expired or already used, it comes from another origin or relying party, the user was not verified, the credential is unknown or removed, or its signature counter went backwards (a possible cloned authenticator; audited as passkey.counter_regressed). Ask for new options and try again (docs/passkeys.md). 422: the user holds the most passkeys allowed (20) already; remove one first.',
-  },
-  same_password: {
-    family: P,
-    status: [422],
-    title: 'Same password',
-    text: 'The new password equals the current one. Choose a different password.',
-  },
-  self_lockout: {
-    family: P,
-    status: [409],
-    title: 'Would lock yourself out',
-    text: 'An administrator cannot disable their own account or remove their own admin role, which could leave no administrator. Have another administrator make the change.',
-  },
   unknown_role: {
     family: P,
     status: [422],
     title: 'Unknown role',
     text: 'A role named in the request is not defined on this server. Use a built-in role (admin, user, guest) or create the role first (POST /admin/roles, `warden role create`).',
-  },
-  invalid_verification_token: {
-    family: P,
-    status: [400],
-    title: 'Invalid verification link',
-    text: 'The e-mail verification token is unknown, already used or expired (EMAIL_VERIFY_TOKEN_HOURS). Ask for a new link with POST /email/verify/resend.',
-  },
-  already_verified: {
-    family: P,
-    status: [409],
-    title: 'Already verified',
-    text: 'The e-mail address is already verified and no change of address is pending, so there is nothing to send. Nothing to fix.',
-  },
-  invalid_reset_token: {
-    family: P,
-    status: [400],
-    title: 'Invalid reset link',
-    text: 'The password reset token is unknown, already used or expired (PASSWORD_RESET_TOKEN_MINUTES). Ask for a new link with POST /password/forgot.',
-  },
-
-  // Two-factor authentication (TOTP).
-  mfa_already_enabled: {
-    family: P,
-    status: [409],
-    title: 'MFA already enabled',
-    text: 'TOTP is already enabled on this account. To move to another device, remove it first (DELETE /users/me/mfa/totp with a code or the password), then enrol again.',
-  },
-  mfa_not_started: {
-    family: P,
-    status: [409],
-    title: 'MFA enrolment not started',
-    text: 'A confirmation code was sent but no TOTP enrolment is pending. Start with POST /users/me/mfa/totp, add the secret to the authenticator app, then confirm with a code.',
-  },
-  mfa_enrolment_changed: {
-    family: P,
-    status: [409],
-    title: 'MFA enrolment changed',
-    text: 'The pending enrolment was replaced or confirmed by another request while this one ran. Start the enrolment again.',
-  },
-  mfa_not_enabled: {
-    family: P,
-    status: [409],
-    title: 'MFA not enabled',
-    text: 'The account has no TOTP to remove. Nothing to fix.',
-  },
-  invalid_code: {
-    family: P,
-    status: [422],
-    title: 'Invalid code',
-    text: 'The TOTP or recovery code is not valid: mistyped, expired (codes change every 30 seconds; check the device\'s clock), already used, or for another account.',
-  },
-  proof_required: {
-    family: P,
-    status: [422],
-    title: 'Proof required',
-    text: 'Removing two-factor authentication needs proof: send `{"code": …}` (a TOTP or recovery code) or `{"password": …}`.',
-  },
-  mfa_required: {
-    family: O,
-    status: [400],
-    title: 'Second factor required',
-    text: 'The password was right and the account has two-factor authentication. Complete the sign-in: POST /token with `grant_type=urn:warden:mfa`, the `mfa_token` of this answer and `code` (a TOTP or recovery code).',
-  },
-  mfa_enrollment_required: {
-    family: O,
-    status: [400],
-    title: 'Second factor must be enrolled',
-    text: 'This server requires administrators to use two-factor authentication (REQUIRE_ADMIN_MFA) and this administrator has none. Enrol TOTP while signed in through a session that still works, or have another administrator help.',
-  },
-
-  // OAuth clients, APIs and roles (admin API and CLI).
-  invalid_client_metadata: {
-    family: P,
-    status: [422],
-    title: 'Invalid client metadata',
-    text: 'A field of the client registration (RFC 7591) is not acceptable: the authorization code grant without a redirect URI, client_credentials for a public client, the password grant for a third-party client, a response type without its grant, an unknown scope, or an API or scope that does not exist. `errors` names each field.',
-  },
-  invalid_redirect_uri: {
-    family: P,
-    status: [422],
-    title: 'Invalid redirect URI',
-    text: 'A redirect URI of the client is not acceptable: not absolute, with a fragment or user information, plain http:// to a host other than loopback, or a dangerous scheme (such as javascript:). Register exact https:// URIs, http://127.0.0.1 for native apps, or a private-use scheme (RFC 8252).',
-  },
-  public_client: {
-    family: P,
-    status: [422],
-    title: 'Public client',
-    text: 'The operation needs a client secret and this client is public (it has none, by design: a mobile app or SPA cannot keep one). Nothing to rotate; register a confidential client for server-side use.',
-  },
-  reserved_client: {
-    family: P,
-    status: [409],
-    title: 'Reserved client',
-    text: 'The client `warden` is Warden\'s own first-party client (the password grant without a client uses it) and cannot be deleted.',
-  },
-  api_exists: {
-    family: P,
-    status: [409],
-    title: 'API exists',
-    text: 'An API with this identifier is already registered. Identifiers are unique (they become the tokens\' audience); use the existing API or another identifier.',
-  },
-  built_in_api: {
-    family: P,
-    status: [409],
-    title: 'Built-in API',
-    text: 'Warden\'s own API (its account, items and admin scopes) cannot be deleted.',
-  },
-  scope_exists: {
-    family: P,
-    status: [409],
-    title: 'Scope exists',
-    text: 'The API already has a scope with this name. Choose another name, or change the existing scope.',
-  },
-  built_in_scope: {
-    family: P,
-    status: [409],
-    title: 'Built-in scope',
-    text: 'The scope belongs to Warden\'s own API and cannot be removed.',
-  },
-  role_exists: {
-    family: P,
-    status: [409],
-    title: 'Role exists',
-    text: 'A role with this name is already defined. Use it, or choose another name.',
-  },
-  built_in_role: {
-    family: P,
-    status: [409],
-    title: 'Built-in role',
-    text: 'admin, user and guest are built into Warden and cannot be deleted.',
-  },
-  role_in_use: {
-    family: P,
-    status: [409],
-    title: 'Role in use',
-    text: 'Users still hold the role, so deleting it would change their access silently. Take it from them first, or confirm: `?force=true` on the admin API, `--force` on the command line.',
   },
 
   // RFC 6749 and its extensions: /token, /revoke, /introspect, and the authorization endpoint's redirects.
@@ -442,64 +250,34 @@ export const ERROR_CATALOGUE = {
     title: 'Server error',
     text: 'Something unexpected failed while answering an OAuth request; the answer says nothing more on purpose. The server log has the details under the answer\'s `x-request-id`.',
   },
-  unsupported_response_type: {
-    family: O,
-    status: [],
-    title: 'Unsupported response type',
-    text: 'Sent to the client\'s redirect URI: only `response_type=code` (the authorization code flow with PKCE) is supported. Implicit and hybrid flows are not.',
-  },
-  request_not_supported: {
-    family: O,
-    status: [],
-    title: 'Request objects not supported',
-    text: 'Sent to the client\'s redirect URI: the `request` parameter (a signed request object) is not supported. Send the parameters in the query string.',
-  },
-  request_uri_not_supported: {
-    family: O,
-    status: [],
-    title: 'request_uri not supported',
-    text: 'Sent to the client\'s redirect URI: the `request_uri` parameter is not supported. Send the parameters in the query string.',
-  },
-  login_required: {
-    family: O,
-    status: [],
-    title: 'Login required',
-    text: 'Sent to the client\'s redirect URI: the request asked for `prompt=none` and the user is not signed in. Send the user through the authorization request without `prompt=none`.',
-  },
-  consent_required: {
-    family: O,
-    status: [],
-    title: 'Consent required',
-    text: 'Sent to the client\'s redirect URI: the request asked for `prompt=none` and the user has not yet granted these scopes to the client. Send the user through the authorization request without `prompt=none`.',
-  },
-  interaction_required: {
-    family: O,
-    status: [],
-    title: 'Interaction required',
-    text: 'Sent to the client\'s redirect URI: the request asked for `prompt=none`, but this client (a private-use redirect URI, which another app could claim) needs the user to confirm every authorization. Send the user through the authorization request without `prompt=none`.',
-  },
-  account_selection_required: {
-    family: O,
-    status: [],
-    title: 'Account selection required',
-    text: 'Sent to the client\'s redirect URI: the request asked for `prompt=select_account`, which Warden does not offer (one browser signs in one account; discovery\'s `prompt_values_supported` lists what is honoured). Send the request without `select_account`, or with `prompt=login` to let the user sign in as someone else.',
-  },
-  access_denied: {
-    family: O,
-    status: [],
-    title: 'Access denied',
-    text: 'Sent to the client\'s redirect URI: the user declined the request on the consent page. Nothing is wrong with the request; tell the user.',
-  },
 } as const satisfies Record<string, CatalogueEntry>;
 
-type Catalogue = typeof ERROR_CATALOGUE;
-type CodesOf<F extends ErrorFamily> = { [K in keyof Catalogue]: F extends Catalogue[K]['family'][number] ? K : never }[keyof Catalogue];
+/**
+ * Every catalogued code, by owner: `kernel` here, and one property per feature, added by its
+ * `src/features/<name>/error-codes.ts` (`declare module '…/kernel/error-catalogue.js'`), as the features
+ * add their services to `Warden`. The codes are complete only in a program that includes the features,
+ * which is what the app, the CLI and the typecheck are.
+ */
+export interface ErrorCodes {
+  readonly kernel: typeof KERNEL_ERROR_CODES;
+}
+
+type Owner = keyof ErrorCodes;
+type CodesOf<F extends ErrorFamily> = {
+  [N in Owner]: {
+    [K in keyof ErrorCodes[N]]: ErrorCodes[N][K] extends { readonly family: readonly (infer G)[] } ? (F extends G ? K : never) : never;
+  }[keyof ErrorCodes[N]];
+}[Owner] &
+  string;
 
 /** A code an RFC 9457 problem may carry. */
 export type ProblemCode = CodesOf<'problem'>;
 /** A code an RFC 6749 error (JSON or redirect) may carry. */
 export type OAuthErrorCode = CodesOf<'oauth'>;
-export type ErrorCode = keyof Catalogue;
+export type ErrorCode = { [N in Owner]: keyof ErrorCodes[N] }[Owner] & string;
+
+/** The one catalogue clients read, every owner's codes in the order of the page (src/app/error-catalogue.ts). */
+export type ErrorCatalogue = { readonly [K in ErrorCode]: CatalogueEntry };
 
 /** The problem `type` of a code: an anchor of this server's own catalogue page. */
 export function problemType(publicUrl: string, code: ProblemCode): string {

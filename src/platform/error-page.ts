@@ -1,31 +1,38 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { page } from '../kernel/html/layout.js';
-import { ERROR_CATALOGUE, type CatalogueEntry, type ErrorCode } from '../kernel/error-catalogue.js';
+import type { CatalogueEntry, ErrorCatalogue, ErrorCode } from '../kernel/error-catalogue.js';
 import { html, type SafeHtml } from '../kernel/html/html.js';
 import { asPage } from './security-headers.js';
 import { ROUTE_PIPELINE } from './pipeline.js';
 
 type Entry = [ErrorCode, CatalogueEntry];
+type Section = { id: string; title: string; intro: string; entries: Entry[] };
 
-const entries = Object.entries(ERROR_CATALOGUE) as Entry[];
-/** Problem codes first (the `type` URIs point here), then the OAuth-only codes; each code once, as one anchor. */
-const SECTIONS: Array<{ id: string; title: string; intro: string; entries: Entry[] }> = [
-  {
-    id: 'problems',
-    title: 'Problem codes',
-    intro:
-      'Answers of the API outside the OAuth endpoints are RFC 9457 problem details (application/problem+json) with `type`, `title`, `status`, `detail`, `code` and, for invalid fields, `errors`. Their `type` is this page with the code as anchor.',
-    entries: entries.filter(([, e]) => e.family.includes('problem')),
-  },
-  {
-    id: 'oauth',
-    title: 'OAuth error codes',
-    intro:
-      '/token, /revoke and /introspect answer RFC 6749 errors: `{"error": code, "error_description": …}`. The authorization endpoint sends its errors to the client\'s redirect URI as `?error=code&error_description=…&state=…`.',
-    entries: entries.filter(([, e]) => !e.family.includes('problem')),
-  },
-];
+/**
+ * The catalogue is composed by the app (src/app/error-catalogue.ts: the kernel's codes and every
+ * feature's) and handed in; its order is the page's. Problem codes first (the `type` URIs point here),
+ * then the OAuth-only codes; each code once, as one anchor.
+ */
+function sections(catalogue: ErrorCatalogue): Section[] {
+  const entries = Object.entries(catalogue) as Entry[];
+  return [
+    {
+      id: 'problems',
+      title: 'Problem codes',
+      intro:
+        'Answers of the API outside the OAuth endpoints are RFC 9457 problem details (application/problem+json) with `type`, `title`, `status`, `detail`, `code` and, for invalid fields, `errors`. Their `type` is this page with the code as anchor.',
+      entries: entries.filter(([, e]) => e.family.includes('problem')),
+    },
+    {
+      id: 'oauth',
+      title: 'OAuth error codes',
+      intro:
+        '/token, /revoke and /introspect answer RFC 6749 errors: `{"error": code, "error_description": …}`. The authorization endpoint sends its errors to the client\'s redirect URI as `?error=code&error_description=…&state=…`.',
+      entries: entries.filter(([, e]) => !e.family.includes('problem')),
+    },
+  ];
+}
 
 function where(e: CatalogueEntry): string {
   const parts: string[] = [];
@@ -40,11 +47,12 @@ function inline(text: string): SafeHtml[] {
   return text.split('`').map((part, i) => (i % 2 ? html`<code>${part}</code>` : html`${part}`));
 }
 
-function renderPage(): string {
+function renderPage(catalogue: ErrorCatalogue): string {
+  const parts = sections(catalogue);
   const body = html`<p>Every code this server answers with: what causes it and what fixes it. The same list is in
 <code>docs/errors.md</code>.</p>
-<nav><ul>${SECTIONS.map((s) => html`<li><a href="#${s.id}">${s.title}</a> (${s.entries.length})</li>`)}</ul></nav>
-${SECTIONS.map(
+<nav><ul>${parts.map((s) => html`<li><a href="#${s.id}">${s.title}</a> (${s.entries.length})</li>`)}</ul></nav>
+${parts.map(
   (s) => html`<section id="${s.id}">
 <h2>${s.title}</h2>
 <p>${inline(s.intro)}</p>
@@ -61,7 +69,7 @@ ${s.entries.map(
 }
 
 /** docs/errors.md, from the same catalogue (scripts/error-docs.ts writes it; a test fails when it is stale). */
-export function catalogueMarkdown(): string {
+export function catalogueMarkdown(catalogue: ErrorCatalogue): string {
   const out = [
     '# Warden error codes',
     '',
@@ -71,7 +79,7 @@ export function catalogueMarkdown(): string {
     'list at `GET /docs/errors`; a problem\'s `type` is `{PUBLIC_URL}/docs/errors#<code>`.',
     '',
   ];
-  for (const s of SECTIONS) {
+  for (const s of sections(catalogue)) {
     out.push(`## ${s.title}`, '', s.intro, '');
     for (const [code, e] of s.entries) out.push(`### ${code}`, '', `**${e.title}** — ${where(e)}.`, '', e.text, '');
   }
@@ -80,12 +88,17 @@ export function catalogueMarkdown(): string {
 
 const PUBLIC = { kind: 'public', reason: 'the error catalogue that problem `type` URIs point at' } as const;
 
+export interface ErrorPageOptions {
+  /** Every code the app answers with (src/app/error-catalogue.ts); the platform cannot list the features' codes itself. */
+  catalogue: ErrorCatalogue;
+}
+
 /** GET /docs/errors: served whether or not DOCS is enabled, because every problem's `type` points here. */
-async function errorCatalogue(app: FastifyInstance) {
-  const body = renderPage();
+async function errorCatalogue(app: FastifyInstance, opts: ErrorPageOptions) {
+  const body = renderPage(opts.catalogue);
   app.get('/docs/errors', { config: { access: PUBLIC }, schema: { hide: true } as FastifySchema }, async (_request, reply) =>
     asPage(reply).header('cache-control', 'public, max-age=3600').send(body),
   );
 }
 
-export const errorCatalogueRoutes = fp(errorCatalogue, { name: 'warden-error-page', fastify: '5.x', encapsulate: true, dependencies: [...ROUTE_PIPELINE] });
+export const errorCatalogueRoutes = fp<ErrorPageOptions>(errorCatalogue, { name: 'warden-error-page', fastify: '5.x', encapsulate: true, dependencies: [...ROUTE_PIPELINE] });

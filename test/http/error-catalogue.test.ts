@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ERROR_CATALOGUE } from '../../src/kernel/error-catalogue.js';
+import { composeCatalogue, ERROR_CATALOGUE, ERROR_CODES } from '../../src/app/error-catalogue.js';
+import { KERNEL_ERROR_CODES, type CatalogueEntry, type ErrorCode, type ErrorCodes } from '../../src/kernel/error-catalogue.js';
 import { catalogueMarkdown } from '../../src/platform/error-page.js';
 import { OAuthError, ProblemError } from '../../src/kernel/errors.js';
 import { PAGE_CSP } from '../../src/kernel/html/html.js';
@@ -14,18 +15,35 @@ import { freePort, ROOT } from '../support/process.js';
  * not at a domain the project does not hold; docs/errors.md is the same catalogue, and the catalogue is
  * the only source of codes.
  */
-/** Every source file but the catalogue itself. */
-function all(): string {
-  const sources: string[] = [];
+/** Every source file of src/ but the catalogue's own (the kernel's, the features' error-codes.ts, the app's composition), by path. */
+function sourceFiles(): Map<string, string> {
+  const sources = new Map<string, string>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && !p.endsWith('error-catalogue.ts')) sources.push(readFileSync(p, 'utf8'));
+      else if (p.endsWith('.ts') && !p.endsWith('error-catalogue.ts') && !p.endsWith('error-codes.ts')) sources.set(relative(ROOT, p).split(sep).join('/'), readFileSync(p, 'utf8'));
     }
   };
   walk(join(ROOT, 'src'));
-  return sources.join('\n');
+  return sources;
+}
+function all(): string {
+  return [...sourceFiles().values()].join('\n');
+}
+
+/** Every src/features/<name>/error-codes.ts, found on disk (not through the app's list), with its entries. */
+async function featureCodeFiles(): Promise<Array<{ feature: string; codes: Record<string, CatalogueEntry> }>> {
+  const dir = join(ROOT, 'src/features');
+  const files: Array<{ feature: string; codes: Record<string, CatalogueEntry> }> = [];
+  for (const feature of readdirSync(dir).sort()) {
+    if (!existsSync(join(dir, feature, 'error-codes.ts'))) continue;
+    const mod = (await import(new URL(`../../src/features/${feature}/error-codes.js`, import.meta.url).href)) as Record<string, Record<string, CatalogueEntry>>;
+    const exported = Object.values(mod);
+    assert.equal(exported.length, 1, `src/features/${feature}/error-codes.ts exports one object of entries`);
+    files.push({ feature, codes: exported[0]! });
+  }
+  return files;
 }
 
 describe('the error catalogue', () => {
@@ -61,7 +79,7 @@ describe('the error catalogue', () => {
       assert.match(String(page.headers.get('content-type')), /^text\/html/);
       const text = await page.text();
       assert.ok(text.includes(`id="${anchor}"`), `the page has the anchor #${anchor}`);
-      assert.ok(text.includes(ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE].title));
+      assert.ok(text.includes(ERROR_CATALOGUE[code as ErrorCode].title));
     }
   });
 
@@ -87,7 +105,7 @@ describe('the error catalogue', () => {
   });
 
   it('docs/errors.md is generated from the catalogue (run: npx tsx scripts/error-docs.ts)', () => {
-    assert.equal(readFileSync(join(ROOT, 'docs/errors.md'), 'utf8'), catalogueMarkdown(), 'docs/errors.md is stale: npx tsx scripts/error-docs.ts');
+    assert.equal(readFileSync(join(ROOT, 'docs/errors.md'), 'utf8'), catalogueMarkdown(ERROR_CATALOGUE), 'docs/errors.md is stale: npx tsx scripts/error-docs.ts');
   });
 
   it('lists only codes the server uses, each explained', () => {
@@ -106,7 +124,7 @@ describe('the error catalogue', () => {
     ];
     assert.ok(calls.length > 40, `found ${calls.length} problems raised in src`);
     for (const [, status, code] of calls) {
-      const entry = ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE] as { status: readonly number[] };
+      const entry = ERROR_CATALOGUE[code as ErrorCode];
       assert.ok(entry.status.includes(Number(status)), `${code} is raised with ${status}; the catalogue says ${entry.status.join(', ')}`);
     }
   });
@@ -120,6 +138,51 @@ describe('the error catalogue', () => {
     const o = new OAuthError('not_in_the_catalogue', 'x');
     // @ts-expect-error -- an OAuth-only code is not a problem code
     const m = new ProblemError(400, 'invalid_grant', 'x');
-    assert.ok(p && o && m);
+    // @ts-expect-error -- a feature's OAuth-only code (src/features/oauth/error-codes.ts) is not a problem code
+    const f = new ProblemError(400, 'login_required', 'x');
+    // A feature's own codes are catalogued through declaration merging.
+    const u = new ProblemError(409, 'username_taken', 'x');
+    const l = new OAuthError('login_required', 'x');
+    assert.ok(p && o && m && f && u && l);
+  });
+});
+
+describe('the features own their error codes (issue 14)', () => {
+  it("the composed catalogue holds every code of the kernel's and of every feature's file exactly once", async () => {
+    const files = await featureCodeFiles();
+    assert.ok(files.length >= 8, `found ${files.length} features with error codes`);
+    const owners = new Map<string, string[]>();
+    for (const { feature, codes } of [{ feature: 'kernel', codes: KERNEL_ERROR_CODES as Record<string, CatalogueEntry> }, ...files]) {
+      assert.ok(Object.keys(codes).length > 0, `${feature} defines codes`);
+      for (const code of Object.keys(codes)) owners.set(code, [...(owners.get(code) ?? []), feature]);
+    }
+    const twice = [...owners].filter(([, by]) => by.length > 1).map(([code, by]) => `${code} (${by.join(', ')})`);
+    assert.deepEqual(twice, [], 'no code is defined by two owners');
+    assert.deepEqual(Object.keys(ERROR_CATALOGUE).sort(), [...owners.keys()].sort(), 'the catalogue holds every code, and no other');
+    for (const { feature, codes } of files) {
+      assert.equal((ERROR_CODES as unknown as Record<string, unknown>)[feature], codes, `the app composes src/features/${feature}/error-codes.ts under its name`);
+      for (const [code, entry] of Object.entries(codes)) assert.equal(ERROR_CATALOGUE[code as ErrorCode], entry, `${code} is ${feature}'s entry`);
+    }
+    assert.deepEqual(Object.keys(ERROR_CODES).sort(), ['kernel', ...files.map((f) => f.feature)].sort());
+  });
+
+  it('composing refuses a code two owners define, or one the page order leaves out', () => {
+    const order = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+    const twice = { ...ERROR_CODES, console: { ...ERROR_CODES.console, not_found: KERNEL_ERROR_CODES.not_found } } as ErrorCodes;
+    assert.throws(() => composeCatalogue(twice, order), /error code not_found is defined by both kernel and console/);
+    assert.throws(() => composeCatalogue(ERROR_CODES, order.filter((c) => c !== 'login_required')), /not placed: login_required/);
+    assert.throws(() => composeCatalogue(ERROR_CODES, [...order, 'not_found']), /place every error code once/);
+  });
+
+  it("a feature's own code is raised by that feature only; shared codes are the kernel's", async () => {
+    const sources = sourceFiles();
+    for (const { feature, codes } of await featureCodeFiles()) {
+      for (const code of Object.keys(codes)) {
+        const elsewhere = [...sources]
+          .filter(([path, text]) => /^src\/(kernel|platform|features)\//.test(path) && !path.startsWith(`src/features/${feature}/`) && text.includes(`'${code}'`))
+          .map(([path]) => path);
+        assert.deepEqual(elsewhere, [], `${code} (src/features/${feature}/error-codes.ts) is used outside ${feature}: move it to src/kernel/error-catalogue.ts`);
+      }
+    }
   });
 });
