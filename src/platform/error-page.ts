@@ -73,7 +73,7 @@ export function catalogueMarkdown(catalogue: ErrorCatalogue): string {
   const out = [
     '# Warden error codes',
     '',
-    '<!-- Generated from src/kernel/error-catalogue.ts by `npx tsx scripts/error-docs.ts`; do not edit by hand. -->',
+    '<!-- Generated from src/app/error-catalogue.ts (the kernel’s codes and each feature’s error-codes.ts) by `npx tsx scripts/error-docs.ts`; do not edit by hand. -->',
     '',
     'Every code Warden answers with: what causes it and what fixes it. A running server serves the same',
     'list at `GET /docs/errors`; a problem\'s `type` is `{PUBLIC_URL}/docs/errors#<code>`.',
