@@ -2,6 +2,7 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/kernel/storage/schema.ts',
+  // Each feature owns its tables; the kernel keeps only warden_meta.
+  schema: ['./src/kernel/storage/schema.ts', './src/features/*/tables.ts'],
   out: './drizzle',
 });

@@ -9,7 +9,7 @@ import { AccessTokens } from '../features/tokens/access-token.js';
 import { RevocationList } from '../features/tokens/revocation.js';
 import { SigningKeys } from '../features/tokens/signing-keys.js';
 import { Keyring } from '../kernel/storage/encryption.js';
-import { sealSecretsAtRest } from '../kernel/storage/seal-secrets.js';
+import { sealSecretsAtRest } from './seal-secrets.js';
 import { PasswordHasher } from '../features/users/password-hasher.js';
 import { UserCache } from '../features/users/user-cache.js';
 import { UsersService } from '../features/users/service.js';

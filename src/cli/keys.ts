@@ -1,7 +1,7 @@
 import { rotateSigningKey } from '../features/oauth/keys-routes.js';
 import type { Command } from './command.js';
 import { Keyring } from '../kernel/storage/encryption.js';
-import { sealSecretsAtRest } from '../kernel/storage/seal-secrets.js';
+import { sealSecretsAtRest } from '../app/seal-secrets.js';
 import { cliContext, withWarden } from './context.js';
 
 export const keysRotate: Command = {

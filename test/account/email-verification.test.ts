@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { accountTokens, auditEvents } from '../../src/kernel/storage/schema.js';
+import { accountTokens } from '../../src/features/account/tables.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from './smtp.js';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { authenticator } from 'otplib';
-import { auditEvents, mfaRecoveryCodes, mfaTotp } from '../../src/kernel/storage/schema.js';
+import { mfaRecoveryCodes, mfaTotp } from '../../src/features/account/tables.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 
 const STEP = 30_000;

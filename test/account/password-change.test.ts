@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
-import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { bearer, createTestApp, form, passwordLogin, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 
 const NEXT = 'the next long passphrase';

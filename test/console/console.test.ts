@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { findAuditEvents } from '../../src/features/audit/repository.js';
+import { consoleSessions } from '../../src/features/console/tables.js';
 import { createAdmin, createTestApp, registerUser, type TestApp } from '../support/app.js';
 import { consoleLogin, cookieJar, csrfFrom, post } from './support.js';
 
@@ -30,7 +31,7 @@ describe('admin console (inject)', () => {
     assert.doesNotMatch(setCookie, /Secure/i, 'plain http in development: no Secure');
     assert.ok(csrf);
     const id = jar.get('warden_console')!;
-    const rows = await t.warden.db.query.consoleSessions.findMany();
+    const rows = await t.warden.db.select().from(consoleSessions);
     assert.equal(rows.length, 1);
     assert.notEqual(rows[0]!.idHash, id);
     assert.ok(!JSON.stringify(rows).includes(id));

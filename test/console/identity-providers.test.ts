@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { findAuditEvents } from '../../src/features/audit/repository.js';
-import { identityProviders } from '../../src/kernel/storage/schema.js';
+import { identityProviders } from '../../src/features/federation/tables.js';
 import { createAdmin, createTestApp, type TestApp } from '../support/app.js';
 import { consoleLogin, post } from './support.js';
 

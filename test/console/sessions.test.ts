@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import { issueAccountToken } from '../../src/features/account/account-tokens.js';
 import { eq } from 'drizzle-orm';
-import { users } from '../../src/kernel/storage/schema.js';
+import { users } from '../../src/features/users/tables.js';
 import { bearer, createAdmin, createTestApp, form, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { adminToken, authorizeCode, authorizeUrl, getPage, Jar, pkce, registerClient, type RegisteredClient } from '../oauth/support.js';
 import { consoleLogin, cookieJar, csrfFrom, post } from './support.js';

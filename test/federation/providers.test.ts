@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { Keyring, sealedAt } from '../../src/kernel/storage/encryption.js';
-import { sealSecretsAtRest } from '../../src/kernel/storage/seal-secrets.js';
-import { identityProviders } from '../../src/kernel/storage/schema.js';
+import { sealSecretsAtRest } from '../../src/app/seal-secrets.js';
+import { identityProviders } from '../../src/features/federation/tables.js';
 import { bearer, createAdmin, createTestApp, type TestApp } from '../support/app.js';
 
 const K1 = Buffer.alloc(32, 1).toString('base64');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { sessions, users } from '../../src/kernel/storage/schema.js';
+import { sessions } from '../../src/features/sessions/tables.js';
+import { users } from '../../src/features/users/tables.js';
 import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { bearer, createTestApp, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { fakeProvider } from '../support/fake-op.js';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
 import { eq } from 'drizzle-orm';
-import { users } from '../../src/kernel/storage/schema.js';
+import { users } from '../../src/features/users/tables.js';
 import { buildApp } from '../../src/app/app.js';
 
 function capture() {

@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { count } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { accountTokens, auditEvents, authorizationCodes, consoleSessions, knownDevices, refreshTokens, revokedTokens, sessionEndLinks, sessions } from '../../src/kernel/storage/schema.js';
+import { accountTokens } from '../../src/features/account/tables.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
+import { consoleSessions } from '../../src/features/console/tables.js';
+import { authorizationCodes } from '../../src/features/oauth/tables.js';
+import { knownDevices, sessionEndLinks, sessions } from '../../src/features/sessions/tables.js';
+import { refreshTokens, revokedTokens } from '../../src/features/tokens/tables.js';
 import { createTestApp, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 const MINUTE = 60_000;

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import { createTestApp, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { eq } from 'drizzle-orm';
-import { sessions } from '../../src/kernel/storage/schema.js';
+import { sessions } from '../../src/features/sessions/tables.js';
 import { findUserByLogin } from '../../src/features/users/repository.js';
 import { adminToken, authorizeUrl, basic, exchangeCode, formFields, getPage, Jar, pkce, postForm, registerClient, type RegisteredClient } from './support.js';
 

@@ -5,7 +5,7 @@ import { createTestApp, registerUser, STRONG_PASSWORD, tokensFor, type TestApp }
 import { maintainSigningKeys } from '../../src/features/oauth/keys-routes.js';
 import { hashToken } from '../../src/kernel/secrets.js';
 import { eq, sql } from 'drizzle-orm';
-import { refreshTokens } from '../../src/kernel/storage/schema.js';
+import { refreshTokens } from '../../src/features/tokens/tables.js';
 import { adminToken, authorizeCode, basic, exchangeCode, pkce, registerClient, tokenRequest, type RegisteredClient } from './support.js';
 
 const REDIRECT = 'https://app.example.com/cb';

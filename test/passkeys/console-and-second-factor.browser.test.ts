@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { authenticator } from 'otplib';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { eq } from 'drizzle-orm';
-import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { bearer, createTestApp, form, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { formFields, Jar } from '../oauth/support.js';
 import { consoleLogin } from '../console/support.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { auditEvents, passkeys } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
+import { passkeys } from '../../src/features/passkeys/tables.js';
 import { createAdmin, createTestApp, registerUser, type TestApp } from '../support/app.js';
 import { consoleLogin, post } from '../console/support.js';
 

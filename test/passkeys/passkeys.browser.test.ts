@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { and, eq } from 'drizzle-orm';
-import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { bearer, createAdmin, createTestApp, form, registerUser, requireService, STRONG_PASSWORD, tokensFor, type TestApp } from '../support/app.js';
 import { formFields, Jar, registerClient, type RegisteredClient } from '../oauth/support.js';
 

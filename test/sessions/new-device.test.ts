@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { findAuditEvents } from '../../src/features/audit/repository.js';
 import { ipPrefix } from '../../src/features/sessions/new-device.js';
-import { knownDevices, sessionEndLinks } from '../../src/kernel/storage/schema.js';
+import { knownDevices, sessionEndLinks } from '../../src/features/sessions/tables.js';
 import { bearer, createTestApp, form, registerUser, STRONG_PASSWORD, type TestApp } from '../support/app.js';
 import { startSmtp, tokenFrom, type SmtpHarness } from '../account/smtp.js';
 import { adminToken, authorizeCode, Jar, pkce, registerClient } from '../oauth/support.js';

@@ -7,7 +7,8 @@ import { decodeProtectedHeader, exportJWK, generateKeyPair, calculateJwkThumbpri
 import type { Clock } from '../../src/kernel/clock.js';
 import { ConfigError } from '../../src/kernel/config/load.js';
 import { Keyring, sealedAt } from '../../src/kernel/storage/encryption.js';
-import { mfaTotp, signingKeys } from '../../src/kernel/storage/schema.js';
+import { mfaTotp } from '../../src/features/account/tables.js';
+import { signingKeys } from '../../src/features/tokens/tables.js';
 import { createWarden, type Warden } from '../../src/app/warden.js';
 import { bearer, createTestApp, registerUser, testConfig, testDatabase, tokensFor, type TestApp } from '../support/app.js';
 

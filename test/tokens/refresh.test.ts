@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { users } from '../../src/kernel/storage/schema.js';
+import { users } from '../../src/features/users/tables.js';
 import { createTestApp, form, registerUser, tokensFor, type TestApp } from '../support/app.js';
 
 describe('refresh_token grant (first-party)', () => {

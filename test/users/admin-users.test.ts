@@ -68,7 +68,7 @@ describe('/admin/users', () => {
     const demoted = await t.app.inject({ method: 'GET', url: '/admin-only', headers: bearer(promoted) });
     assert.equal(demoted.statusCode, 403);
     assert.equal(demoted.json().code, 'missing_role');
-    const { auditEvents } = await import('../../src/kernel/storage/schema.js');
+    const { auditEvents } = await import('../../src/features/audit/tables.js');
     const { eq } = await import('drizzle-orm');
     const events = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'user.roles_changed')).orderBy(auditEvents.id);
     assert.ok(events.some((e) => e.actorId === admin.id && e.subjectId === bobId && JSON.stringify(e.details.after) === '["user"]'));

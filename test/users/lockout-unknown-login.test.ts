@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import type { AlertPayload } from '../../src/features/audit/alerts.js';
-import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { loginDigest } from '../../src/features/users/service.js';
 import { createTestApp, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 

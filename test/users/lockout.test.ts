@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { MemoryStateStore } from '../../src/kernel/storage/state/memory.js';
-import { auditEvents } from '../../src/kernel/storage/schema.js';
+import { auditEvents } from '../../src/features/audit/tables.js';
 import { MAX_ATTEMPTS_PER_HOUR } from '../../src/features/users/lockout.js';
 import { bearer, createAdmin, createTestApp, passwordLogin, registerUser, resetDatabase, STRONG_PASSWORD, testDatabase, type TestApp } from '../support/app.js';
 

@@ -26,7 +26,7 @@ describe('POST /token, password grant', () => {
     assert.match(body.refresh_token, /^wrt_/);
     assert.equal(typeof body.scope, 'string');
     // The sign-in is audited with the user as both actor and subject.
-    const { auditEvents } = await import('../../src/kernel/storage/schema.js');
+    const { auditEvents } = await import('../../src/features/audit/tables.js');
     const { eq } = await import('drizzle-orm');
     const [ev] = await t.warden.db.select().from(auditEvents).where(eq(auditEvents.type, 'login.succeeded')).orderBy(auditEvents.id);
     assert.ok(ev?.actorId && ev.actorId === ev.subjectId);
@@ -55,7 +55,7 @@ describe('POST /token, password grant', () => {
     assert.equal(unknown.statusCode, wrong.statusCode);
     assert.deepEqual(unknown.json(), wrong.json());
     // What was typed for an unknown login may be a misplaced password: only a hash of it is audited.
-    const { auditEvents } = await import('../../src/kernel/storage/schema.js');
+    const { auditEvents } = await import('../../src/features/audit/tables.js');
     const failed = await t.warden.db.select().from(auditEvents).orderBy(auditEvents.id);
     assert.ok(!JSON.stringify(failed).includes('nobody-here'));
     assert.ok(failed.some((e) => e.type === 'login.failed' && typeof e.details.login_sha256 === 'string'));

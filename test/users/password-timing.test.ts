@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from '@node-rs/bcrypt';
 import { HashThreads, type HashJob } from '../../src/features/users/hash-threads.js';
 import { BCRYPT_MAX_COST, PasswordHasher } from '../../src/features/users/password-hasher.js';
-import { users } from '../../src/kernel/storage/schema.js';
+import { users } from '../../src/features/users/tables.js';
 import { createTestApp, passwordLogin, registerUser, type TestApp } from '../support/app.js';
 
 const costOf = (stored: string) => (/^\$2[aby]\$(\d\d)\$/.exec(stored) ? `bcrypt:${Number(stored.slice(4, 6))}` : 'argon2');

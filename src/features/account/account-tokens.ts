@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
-import { accountTokens } from '../../kernel/storage/schema.js';
+import { accountTokens } from './tables.js';
 import { hashToken, newOpaqueToken } from '../../kernel/secrets.js';
 
 /**

@@ -6,7 +6,7 @@ import type { Config } from '../../kernel/config/load.js';
 import { conflict, unprocessable } from '../../kernel/errors.js';
 import type { Db } from '../../kernel/storage/database.js';
 import { Keyring, sealedAt } from '../../kernel/storage/encryption.js';
-import { mfaRecoveryCodes, mfaTotp } from '../../kernel/storage/schema.js';
+import { mfaRecoveryCodes, mfaTotp } from './tables.js';
 import type { StateStore } from '../../kernel/storage/state/store.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import { findUserById, type UserRecord } from '../users/repository.js';

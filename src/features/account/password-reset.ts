@@ -7,7 +7,7 @@ import { ProblemError } from '../../kernel/errors.js';
 import type { Mailer } from '../mail/mailer.js';
 import { passwordResetMail } from '../mail/templates.js';
 import type { Db } from '../../kernel/storage/database.js';
-import { consoleSessions } from '../../kernel/storage/schema.js';
+import { consoleSessions } from '../console/tables.js';
 import type { StateStore } from '../../kernel/storage/state/store.js';
 import { emailKey, findUserByEmailKey, findUserById, updateUser, type UserRecord } from '../users/repository.js';
 import type { UsersService } from '../users/service.js';

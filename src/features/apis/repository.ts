@@ -1,6 +1,8 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
-import { apiScopes, apis, oauthClients, rolePermissions, roles, userRoles } from '../../kernel/storage/schema.js';
+import { apiScopes, apis, rolePermissions, roles } from './tables.js';
+import { oauthClients } from '../oauth/tables.js';
+import { userRoles } from '../users/tables.js';
 
 export interface ApiScope {
   name: string;

@@ -1,6 +1,6 @@
 import type { Clock } from '../../kernel/clock.js';
 import type { Executor } from '../../kernel/storage/database.js';
-import { auditEvents } from '../../kernel/storage/schema.js';
+import { auditEvents } from './tables.js';
 import { sql, type SQL } from 'drizzle-orm';
 
 /** Who and where a request came from; threaded from routes to services so events can name it. */

@@ -1,7 +1,9 @@
 import { and, desc, eq, gt, gte, inArray, like, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
 import { decodeCursor, encodeCursor } from '../../kernel/storage/pagination.js';
-import { auditEvents, oauthClients, users } from '../../kernel/storage/schema.js';
+import { auditEvents } from './tables.js';
+import { oauthClients } from '../oauth/tables.js';
+import { users } from '../users/tables.js';
 
 export type AuditRow = typeof auditEvents.$inferSelect;
 

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { can } from '../access/roles.js';
 import type { Config } from '../../kernel/config/load.js';
 import type { Executor } from '../../kernel/storage/database.js';
-import { consoleSessions } from '../../kernel/storage/schema.js';
+import { consoleSessions } from './tables.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../../kernel/warden.js';
 

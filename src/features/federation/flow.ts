@@ -10,7 +10,7 @@ import { alert, page } from '../../kernel/html/layout.js';
 import type { OAuthClient } from '../oauth/clients/service.js';
 import type { BrowserCookies, Interaction } from '../oauth/authorize/session.js';
 import { errorPage } from '../oauth/authorize/pages.js';
-import { userIdentities } from '../../kernel/storage/schema.js';
+import { userIdentities } from './tables.js';
 import { emailKey, findUserByEmailKey, findUserById, findUserByUsername, type UserRecord } from '../users/repository.js';
 import { LoginError } from '../users/service.js';
 import type { Warden } from '../../kernel/warden.js';

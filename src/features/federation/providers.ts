@@ -8,7 +8,7 @@ import type { Config } from '../../kernel/config/load.js';
 import { notFound, unprocessable } from '../../kernel/errors.js';
 import type { Db } from '../../kernel/storage/database.js';
 import { Keyring, sealedAt } from '../../kernel/storage/encryption.js';
-import { identityProviders } from '../../kernel/storage/schema.js';
+import { identityProviders } from './tables.js';
 import { isUuid } from '../users/repository.js';
 
 export type ProviderKind = 'oidc' | 'github';

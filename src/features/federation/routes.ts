@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { ACCOUNT } from '../access/route-access.js';
 import { requestContext } from '../audit/request-context.js';
 import { notFound } from '../../kernel/errors.js';
-import { identityProviders, userIdentities } from '../../kernel/storage/schema.js';
+import { identityProviders, userIdentities } from './tables.js';
 import type { Db } from '../../kernel/storage/database.js';
 import { isUuid } from '../users/repository.js';
 import { Problem } from '../../kernel/problem.js';

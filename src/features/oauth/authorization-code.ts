@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import type { Executor } from '../../kernel/storage/database.js';
-import { authorizationCodes } from '../../kernel/storage/schema.js';
+import { authorizationCodes } from './tables.js';
 import { hashToken, newOpaqueToken, sameSecret } from '../../kernel/secrets.js';
 
 export type CodeRow = typeof authorizationCodes.$inferSelect;

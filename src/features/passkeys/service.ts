@@ -12,7 +12,7 @@ import {
 import { and, asc, eq } from 'drizzle-orm';
 import type { RequestContext } from '../audit/audit-log.js';
 import { badRequest, notFound, ProblemError, unprocessable } from '../../kernel/errors.js';
-import { passkeys } from '../../kernel/storage/schema.js';
+import { passkeys } from './tables.js';
 import { findUserById, type UserRecord } from '../users/repository.js';
 import { RECENT_SIGN_IN_MS } from '../users/service.js';
 import type { Warden } from '../../kernel/warden.js';

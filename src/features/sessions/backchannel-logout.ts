@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { subjectOf } from '../oauth/claims.js';
 import { queryRows } from '../../kernel/storage/database.js';
-import { backchannelLogouts } from '../../kernel/storage/schema.js';
+import { backchannelLogouts } from './tables.js';
 import { signJwt } from '../tokens/jwt.js';
 import { findUserById } from '../users/repository.js';
 import type { Warden } from '../../kernel/warden.js';

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
 import { newSignInMail } from '../mail/templates.js';
 import type { Executor } from '../../kernel/storage/database.js';
-import { knownDevices, sessionEndLinks } from '../../kernel/storage/schema.js';
+import { knownDevices, sessionEndLinks } from './tables.js';
 import { hashToken, newOpaqueToken } from '../../kernel/secrets.js';
 import type { UserRecord } from '../users/repository.js';
 import type { Warden } from '../../kernel/warden.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../../kernel/storage/database.js';
-import { sessions } from '../../kernel/storage/schema.js';
+import { sessions } from './tables.js';
 
 export type SessionRow = typeof sessions.$inferSelect;
 

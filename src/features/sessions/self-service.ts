@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import type { RequestContext } from '../audit/audit-log.js';
 import { notFound } from '../../kernel/errors.js';
 import { SESSION_TTL_MS } from '../oauth/authorize/session.js';
-import { sessions } from '../../kernel/storage/schema.js';
+import { sessions } from './tables.js';
 import type { Warden } from '../../kernel/warden.js';
 import { endOtherSessions, endSession } from './end-session.js';
 import { findSession } from './repository.js';

@@ -4,7 +4,7 @@ import { and, eq, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
 import { auditInsert, type AuditRow } from '../audit/audit-log.js';
 import { sessionInsert, type NewSession } from '../sessions/repository.js';
 import { queryRows, type Executor } from '../../kernel/storage/database.js';
-import { refreshTokens } from '../../kernel/storage/schema.js';
+import { refreshTokens } from './tables.js';
 
 export type RefreshRow = typeof refreshTokens.$inferSelect;
 

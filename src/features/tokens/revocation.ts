@@ -1,7 +1,8 @@
 import { and, gt, isNotNull, lt } from 'drizzle-orm';
 import type { Clock } from '../../kernel/clock.js';
 import type { Db } from '../../kernel/storage/database.js';
-import { revokedTokens, sessions } from '../../kernel/storage/schema.js';
+import { sessions } from '../sessions/tables.js';
+import { revokedTokens } from './tables.js';
 import type { StateStore } from '../../kernel/storage/state/store.js';
 
 const CHANNEL = 'warden:revoked-jti';

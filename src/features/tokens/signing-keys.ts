@@ -5,7 +5,7 @@ import type { Clock } from '../../kernel/clock.js';
 import type { Config } from '../../kernel/config/load.js';
 import type { Database, Db } from '../../kernel/storage/database.js';
 import { Keyring, sealedAt } from '../../kernel/storage/encryption.js';
-import { signingKeys } from '../../kernel/storage/schema.js';
+import { signingKeys } from './tables.js';
 import type { StateStore } from '../../kernel/storage/state/store.js';
 import {
   generateSigningKey,

@@ -4,7 +4,7 @@ import type { Clock } from '../../kernel/clock.js';
 import { ConfigError, type Config } from '../../kernel/config/load.js';
 import { ProblemError } from '../../kernel/errors.js';
 import type { Executor } from '../../kernel/storage/database.js';
-import { userRoles, users } from '../../kernel/storage/schema.js';
+import { userRoles, users } from './tables.js';
 import { emailKey, findUserByEmailKey, findUserByUsername } from './repository.js';
 import type { UsersService } from './service.js';
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, ilike, lt, or, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Executor } from '../../kernel/storage/database.js';
-import { mfaTotp, userRoles, users } from '../../kernel/storage/schema.js';
+import { mfaTotp } from '../account/tables.js';
+import { userRoles, users } from './tables.js';
 import { decodeCursor, encodeCursor } from '../../kernel/storage/pagination.js';
 
 export type UserRow = typeof users.$inferSelect;

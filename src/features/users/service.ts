@@ -9,7 +9,7 @@ import type { Db, Executor } from '../../kernel/storage/database.js';
 import { isUniqueViolation, sqlState } from '../../kernel/storage/errors.js';
 import { eq } from 'drizzle-orm';
 import { endSessions, type EndReason, type Ended } from '../sessions/repository.js';
-import { consoleSessions } from '../../kernel/storage/schema.js';
+import { consoleSessions } from '../console/tables.js';
 import { HasherOverloadedError } from '../../kernel/errors.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { isBreached } from './breached-passwords.js';

@@ -2,10 +2,13 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import * as schema from './schema.js';
 import { packageFile } from '../paths.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/**
+ * Built without a schema: every query names its tables (each feature's tables.ts), none uses the
+ * relational `db.query` API, so the kernel needs to know no feature's tables.
+ */
+export type Db = PgDatabase<PgQueryResultHKT>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** A repository function accepts either the database or an open transaction. */
 export type Executor = Db | Tx;
@@ -298,7 +301,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     await unlock().catch(() => {});
     throw e;
   }
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const db = drizzle(client) as unknown as Db;
   return {
     db,
     kind: 'pglite',
@@ -328,7 +331,7 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
   });
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = drizzle(pool, { schema }) as unknown as Db;
+  const db = drizzle(pool) as unknown as Db;
   return {
     db,
     kind: 'postgres',
@@ -338,7 +341,7 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
         // Several instances starting together: one migrates, the others wait and then find nothing to do.
         await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
         try {
-          await migrate(drizzle(client, { schema }) as never, { migrationsFolder: MIGRATIONS_FOLDER });
+          await migrate(drizzle(client) as never, { migrationsFolder: MIGRATIONS_FOLDER });
         } finally {
           await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
         }

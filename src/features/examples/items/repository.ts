@@ -1,7 +1,7 @@
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../../kernel/storage/database.js';
 import { decodeCursor, encodeCursor } from '../../../kernel/storage/pagination.js';
-import { items } from '../../../kernel/storage/schema.js';
+import { items } from '../tables.js';
 import { isUuid } from '../../users/repository.js';
 
 export type ItemRow = typeof items.$inferSelect;

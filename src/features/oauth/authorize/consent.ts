@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Executor } from '../../../kernel/storage/database.js';
-import { consents } from '../../../kernel/storage/schema.js';
+import { consents } from '../tables.js';
 import { parseScope } from '../scopes.js';
 
 /** Scopes the user already granted this client (remembered consent). */

@@ -1,7 +1,8 @@
 import { and, desc, eq, lt, or } from 'drizzle-orm';
 import type { Executor } from '../../../kernel/storage/database.js';
 import { decodeCursor, encodeCursor } from '../../../kernel/storage/pagination.js';
-import { authorizationCodes, consents, oauthClients, refreshTokens } from '../../../kernel/storage/schema.js';
+import { authorizationCodes, consents, oauthClients } from '../tables.js';
+import { refreshTokens } from '../../tokens/tables.js';
 
 export type ClientRow = typeof oauthClients.$inferSelect;
 export type NewClientRow = typeof oauthClients.$inferInsert;

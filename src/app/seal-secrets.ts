@@ -1,7 +1,9 @@
 import { and, eq, isNotNull, like, not, or } from 'drizzle-orm';
-import type { Db } from './database.js';
-import { sealedAt, type Keyring } from './encryption.js';
-import { identityProviders, mfaTotp, signingKeys } from './schema.js';
+import { mfaTotp } from '../features/account/tables.js';
+import { identityProviders } from '../features/federation/tables.js';
+import { signingKeys } from '../features/tokens/tables.js';
+import type { Db } from '../kernel/storage/database.js';
+import { sealedAt, type Keyring } from '../kernel/storage/encryption.js';
 
 /**
  * Start-up data migration, run by every start (idempotent): secrets stored in clear by earlier
