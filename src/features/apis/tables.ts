@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, foreignKey, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { ts } from '../../kernel/storage/columns.js';
 
@@ -15,20 +16,25 @@ export const apis = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('apis_identifier_idx').on(t.identifier)],
+  (t) => [
+    uniqueIndex('apis_identifier_idx').on(t.identifier),
+    /** At most one row is built in (migration 0004). */
+    uniqueIndex('apis_one_built_in_idx').on(t.builtIn).where(sql`"built_in"`),
+  ],
 );
 
 export const apiScopes = pgTable(
   'api_scopes',
   {
-    apiId: uuid('api_id')
-      .notNull()
-      .references(() => apis.id, { onDelete: 'cascade' }),
+    apiId: uuid('api_id').notNull(),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
     builtIn: boolean('built_in').notNull().default(false),
   },
-  (t) => [primaryKey({ columns: [t.apiId, t.name] })],
+  (t) => [
+    primaryKey({ columns: [t.apiId, t.name] }),
+    foreignKey({ name: 'api_scopes_api_id_fkey', columns: [t.apiId], foreignColumns: [apis.id] }).onDelete('cascade'),
+  ],
 );
 
 export const roles = pgTable('roles', {
@@ -43,14 +49,13 @@ export const roles = pgTable('roles', {
 export const rolePermissions = pgTable(
   'role_permissions',
   {
-    role: text('role')
-      .notNull()
-      .references(() => roles.name, { onDelete: 'cascade' }),
+    role: text('role').notNull(),
     apiId: uuid('api_id').notNull(),
     scope: text('scope').notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.role, t.apiId, t.scope] }),
+    foreignKey({ name: 'role_permissions_role_fkey', columns: [t.role], foreignColumns: [roles.name] }).onDelete('cascade'),
     foreignKey({ name: 'role_permissions_scope_fk', columns: [t.apiId, t.scope], foreignColumns: [apiScopes.apiId, apiScopes.name] }).onDelete('cascade'),
   ],
 );

@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { ts } from '../../kernel/storage/columns.js';
 import { users } from '../users/tables.js';
 
@@ -56,14 +56,16 @@ export const backchannelLogouts = pgTable(
 export const knownDevices = pgTable(
   'known_devices',
   {
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
     deviceHash: text('device_hash').notNull(),
     firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
     lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.deviceHash] }), index('known_devices_last_seen_idx').on(t.lastSeenAt)],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.deviceHash] }),
+    foreignKey({ name: 'known_devices_user_id_fkey', columns: [t.userId], foreignColumns: [users.id] }).onDelete('cascade'),
+    index('known_devices_last_seen_idx').on(t.lastSeenAt),
+  ],
 );
 
 /** The single-use links of new-device mails that end the session they tell of (stored hashed). */
@@ -72,12 +74,13 @@ export const sessionEndLinks = pgTable(
   {
     tokenHash: text('token_hash').primaryKey(),
     sid: uuid('sid').notNull(),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     usedAt: ts('used_at'),
   },
-  (t) => [index('session_end_links_expires_idx').on(t.expiresAt)],
+  (t) => [
+    foreignKey({ name: 'session_end_links_user_id_fkey', columns: [t.userId], foreignColumns: [users.id] }).onDelete('cascade'),
+    index('session_end_links_expires_idx').on(t.expiresAt),
+  ],
 );

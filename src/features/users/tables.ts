@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, foreignKey, index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { ts } from '../../kernel/storage/columns.js';
 import { roles } from '../apis/tables.js';
 
@@ -33,9 +33,10 @@ export const userRoles = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    role: text('role')
-      .notNull()
-      .references(() => roles.name, { onDelete: 'cascade' }),
+    role: text('role').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.role] })],
+  (t) => [
+    primaryKey({ columns: [t.userId, t.role] }),
+    foreignKey({ name: 'user_roles_role_fk', columns: [t.role], foreignColumns: [roles.name] }).onDelete('cascade'),
+  ],
 );
