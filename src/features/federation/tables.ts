@@ -22,7 +22,7 @@ export const identityProviders = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [check('identity_providers_kind_check', sql`"kind" in ('oidc', 'github')`)],
+  () => [check('identity_providers_kind_check', sql`"kind" in ('oidc', 'github')`)],
 );
 
 /** A local user's link to an upstream account: (provider, subject) signs that user in. */
