@@ -1,4 +1,5 @@
 import { KERNEL_ERROR_CODES, type CatalogueEntry, type ErrorCatalogue, type ErrorCode, type ErrorCodes } from '../kernel/error-catalogue.js';
+import { composeInOrder } from './compose.js';
 import { ACCESS_ERROR_CODES } from '../features/access/error-codes.js';
 import { ACCOUNT_ERROR_CODES } from '../features/account/error-codes.js';
 import { APIS_ERROR_CODES } from '../features/apis/error-codes.js';
@@ -66,20 +67,7 @@ type _EveryCodePlaced = AssertNever<Exclude<ErrorCode, (typeof PAGE_ORDER)[numbe
 
 /** Each code once, whoever owns it, in PAGE_ORDER; a code defined twice or placed twice stops the start. */
 export function composeCatalogue(byOwner: ErrorCodes, order: readonly ErrorCode[]): ErrorCatalogue {
-  const entries = new Map<string, { owner: string; entry: CatalogueEntry }>();
-  for (const [owner, codes] of Object.entries(byOwner) as Array<[string, Record<string, CatalogueEntry>]>) {
-    for (const [code, entry] of Object.entries(codes)) {
-      const first = entries.get(code);
-      if (first) throw new Error(`error code ${code} is defined by both ${first.owner} and ${owner}`);
-      entries.set(code, { owner, entry });
-    }
-  }
-  const placed = new Set(order);
-  const unplaced = [...entries.keys()].filter((code) => !placed.has(code as ErrorCode));
-  if (placed.size !== order.length || placed.size !== entries.size || unplaced.length) {
-    throw new Error(`the page order must place every error code once (not placed: ${unplaced.join(', ') || 'none'})`);
-  }
-  return Object.fromEntries(order.map((code) => [code, entries.get(code)!.entry])) as ErrorCatalogue;
+  return composeInOrder('error code', byOwner as unknown as Record<string, Record<string, CatalogueEntry>>, order) as ErrorCatalogue;
 }
 
 export const ERROR_CATALOGUE: ErrorCatalogue = composeCatalogue(ERROR_CODES, PAGE_ORDER);

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { composeInOrder } from './compose.js';
 import { KernelSettings, type Settings } from '../kernel/config/settings.js';
 import { PlatformSettings } from '../platform/settings.js';
 import { AccountSettings } from '../features/account/settings.js';
@@ -12,25 +13,24 @@ import { SessionsSettings } from '../features/sessions/settings.js';
 import { TokensSettings } from '../features/tokens/settings.js';
 import { UsersSettings } from '../features/users/settings.js';
 
-/** Each layer's and feature's section, in the order of the layers. */
-const SECTIONS = [
-  KernelSettings,
-  PlatformSettings,
-  TokensSettings,
-  UsersSettings,
-  OAuthSettings,
-  AccountSettings,
-  MailSettings,
-  SessionsSettings,
-  PasskeysSettings,
-  AuditSettings,
-  ConsoleSettings,
-  ExamplesSettings,
-] as const;
+/** Each layer's and feature's section, by owner, in the order of the layers. */
+const SECTIONS = {
+  kernel: KernelSettings,
+  platform: PlatformSettings,
+  tokens: TokensSettings,
+  users: UsersSettings,
+  oauth: OAuthSettings,
+  account: AccountSettings,
+  mail: MailSettings,
+  sessions: SessionsSettings,
+  passkeys: PasskeysSettings,
+  audit: AuditSettings,
+  console: ConsoleSettings,
+  examples: ExamplesSettings,
+} as const;
 
 type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
-type Definitions = Intersection<(typeof SECTIONS)[number]['properties']>;
-const definitions = Object.assign({}, ...SECTIONS.map((section) => section.properties)) as Definitions;
+type Definitions = Intersection<(typeof SECTIONS)[keyof typeof SECTIONS]['properties']>;
 
 /**
  * The order settings are listed in: docs/configuration.md's table and the problems of one bad start.
@@ -60,16 +60,14 @@ const ORDER = [
 ] as const satisfies ReadonlyArray<keyof Definitions>;
 
 // A setting defined by two sections, left out of ORDER or named twice in it stops the import (and so every test).
-const names = SECTIONS.flatMap((section) => Object.keys(section.properties));
-const wrong = [
-  ...names.filter((name, i) => names.indexOf(name) !== i).map((name) => `${name} is defined twice`),
-  ...names.filter((name) => !(ORDER as readonly string[]).includes(name)).map((name) => `${name} is missing from ORDER`),
-  ...ORDER.filter((name, i) => ORDER.indexOf(name) !== i).map((name) => `${name} is twice in ORDER`),
-];
-if (wrong.length) throw new Error(`src/app/settings.ts: ${wrong.join('; ')}`);
+const definitions = composeInOrder(
+  'setting',
+  Object.fromEntries(Object.entries(SECTIONS).map(([owner, section]) => [owner, section.properties])),
+  ORDER,
+) as unknown as Definitions;
 
 /** Every setting Warden reads, each section's definitions composed in ORDER: what parseConfig reads and checks. */
-export const SettingsSchema = Type.Object(Object.fromEntries(ORDER.map((name) => [name, definitions[name]])) as Definitions);
+export const SettingsSchema = Type.Object(definitions);
 
 // The composed schema is exactly the Settings type that code reads: a section not composed here, or one
 // composed without its `declare module` merge into Settings, fails the typecheck.
