@@ -79,8 +79,8 @@ await esbuild({
 const jsFiles = files.map((f) => join(jsDir, relative(root, f)).replace(/\.ts$/, '.js'));
 
 // A few test processes, each running many files one after another (test/support/group.ts), instead of
-// one process a file: every process pays for the imports and a PGlite start (~2.3 s of CPU), which was
-// about half of the suite's CPU when each of ~120 files paid it. The processes claim files from one list;
+// one process a file: every process pays for the imports and a PGlite start (~2.3 s of CPU), and a file
+// should pay only for its own tests (figures: docs/development.md). The processes claim files from one list;
 // the files that wait on processes of their own (warden, Chromium, python, the 20-s stale lock) go first,
 // so that no process is left with one of them at the end.
 const slowFirst = [/cli\/cli\./, /data-dir-lock/, /durability/, /api-role-cli/, /federation\.e2e/, /pages-browser/, /production-install/, /password-reset/, /shutdown/, /account-page/, /multi-instance/, /\/cli\/|\/kit\/|\/storage\/|browser|e2e|walkthrough|fuzz/];
